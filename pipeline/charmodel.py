@@ -17,10 +17,12 @@ from importlib import resources
 _PUNCT_SHARE = {"，": 0.04, "。": 0.025, "、": 0.015, "“": 0.006, "”": 0.006, "；": 0.004,
                 "：": 0.003, "（": 0.002, "）": 0.002, "《": 0.002, "》": 0.002,
                 "？": 0.001, "！": 0.001, "　": 0.01}
+PUNCTUATION = frozenset(_PUNCT_SHARE)
 
 
 class CharModel:
-    def __init__(self, counts: dict[str, float]):
+    def __init__(self, counts: dict[str, float], pairs: dict[str, float]):
+        self._pairs = pairs
         total = sum(counts.values())
         self._logp = {c: math.log(n / total) for c, n in counts.items()}
         for c, share in _PUNCT_SHARE.items():
@@ -31,6 +33,13 @@ class CharModel:
 
     def logp(self, char: str) -> float:
         return self._logp.get(_simplified(char), self.floor)
+
+    def in_context(self, prev: str, char: str, nxt: str) -> float:
+        """How well `char` fits between its neighbours: its own frequency plus
+        how often it forms a dictionary word with each of them."""
+        c = _simplified(char)
+        return (self.logp(char) + math.log1p(self._pairs.get(_simplified(prev) + c, 0.0))
+                + math.log1p(self._pairs.get(c + _simplified(nxt), 0.0)))
 
     def mean_logp(self, text: str) -> float:
         if not text:
@@ -54,6 +63,7 @@ def _t2s():
 @lru_cache(maxsize=1)
 def char_model() -> CharModel:
     counts: dict[str, float] = {}
+    pairs: dict[str, float] = {}
     with resources.files("jieba").joinpath("dict.txt").open(encoding="utf-8") as fh:
         for line in fh:
             parts = line.split(" ")
@@ -63,4 +73,6 @@ def char_model() -> CharModel:
             for c in word:
                 if "\u4e00" <= c <= "\u9fff":
                     counts[c] = counts.get(c, 0.0) + freq
-    return CharModel(counts)
+            for k in range(len(word) - 1):
+                pairs[word[k:k + 2]] = pairs.get(word[k:k + 2], 0.0) + freq
+    return CharModel(counts, pairs)

@@ -21,6 +21,7 @@ def _clean(args: argparse.Namespace) -> int:
     if args.offsets:
         Path(args.offsets).write_text(result.offsets_json(), encoding="utf-8")
     if args.notes:
+        sys.stdout.flush()
         for note in result.notes:
             print(note, file=sys.stderr)
     return 0

@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .charmodel import char_model
+from .charmodel import PUNCTUATION, char_model
 from .tracked import Tracked
 
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
@@ -130,18 +130,24 @@ def _glossed_leads(prev: str, gloss: str) -> set[int]:
             if (prev_bytes[1], lead) in table and _reads_as(table[(prev_bytes[1], lead)], gloss)}
 
 
-def _lost_char(leads: set[int] | None, trail: int | None) -> str:
-    """The most common character with one of `leads` (None: any) and `trail`
-    (None: any); empty when nothing common enough fits or nothing is known."""
+def _lost_char(leads: set[int] | None, trail: int | None, prev: str, nxt: str) -> str:
+    """The character with one of `leads` (None: any) and `trail` (None: any)
+    that best fits between `prev` and `nxt`; empty when nothing common enough
+    fits or nothing is known."""
     if leads is None and trail is None:
         return ""
     model = char_model()
     fits = [c for (lead, t), c in _gbk_table().items()
-            if (leads is None or lead in leads) and (trail is None or t == trail)]
+            if (leads is None or lead in leads) and (trail is None or t == trail)
+            and model.logp(c) >= _LOST_MIN_LOGP]
     if not fits:
         return ""
-    best = max(fits, key=model.logp)
-    return best if model.logp(best) >= _LOST_MIN_LOGP else ""
+    # Punctuation forms no dictionary words, so context cannot speak for it:
+    # where it is the most common fit (the lost lead byte of 。), it wins.
+    common = max(fits, key=model.logp)
+    if common in PUNCTUATION:
+        return common
+    return max(fits, key=lambda c: model.in_context(prev, c, nxt))
 
 
 def _gain(model, original: str, candidate: str) -> float:
@@ -162,9 +168,10 @@ def repair_misaligned(t: Tracked, notes: list[str]) -> Tracked:
         if m.start() < pos:
             continue
         gloss = m.group(1)
+        prev = text[m.start() - 1] if m.start() else ""
         leads = None
         if gloss:
-            leads = _glossed_leads(text[m.start() - 1] if m.start() else "", gloss)
+            leads = _glossed_leads(prev, gloss)
             if dangling is not None and m.start() == pos:
                 leads = (leads & {dangling}) or {dangling}
         dangling = None
@@ -174,20 +181,20 @@ def repair_misaligned(t: Tracked, notes: list[str]) -> Tracked:
         # `?!` is the lost lead byte of 。 followed by its trail byte paired
         # with the next lead byte as ！: the signature of a shift.
         # A lone Latin letter glued to Han text is a trail byte read alone.
-        closed_by_letter = (run.end > m.end() and text[run.end - 1].isascii()
-                            and _HAN_CHAR.match(text, run.end) is not None)
+        closed_by_letter = (run.end > m.end() and text[run.end - 1].isascii() and _HAN_CHAR.match(text[:m.start()].rstrip(_LOST)[-1:])
+                            and not (run.end < len(text) and text[run.end].isascii() and text[run.end].isalpha()))
         suspicious = (gloss or closed_by_letter or text.startswith("?!", m.start())
                       or any(model.logp(c) <= _RARE for c in text[m.end():run.end] if ord(c) > 0x7F))
         shifted = run.realigned() if run.data and suspicious else None
         if shifted is not None:
             realigned, left = shifted
             realigned = "".join(c for c in realigned if model.logp(c) > model.floor)
-            candidate = _lost_char(leads, run.data[0]) + realigned
+            candidate = _lost_char(leads, run.data[0], prev, realigned[:1] or text[run.end:run.end + 1]) + realigned
             if _gain(model, text[m.start():run.end], candidate) >= MARGIN:
                 repair = (run.end, candidate, left)
         # Else, where a character was certainly lost, restore it alone.
         if repair is None and leads:
-            candidate = _lost_char(leads, None)
+            candidate = _lost_char(leads, None, prev, text[m.end():m.end() + 1])
             if _gain(model, m.group(), candidate) >= MARGIN:
                 repair = (m.end(), candidate, None)
         where = t.starts[m.start()]

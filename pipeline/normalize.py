@@ -46,7 +46,7 @@ class Normalized:
 
 # --- residue of misalignment ------------------------------------------------
 
-_RESIDUE = re.compile(rf"[?\ufffd]{SYLLABLE}\)|\?!|\ufffd")
+_RESIDUE = re.compile(rf"[?\ufffd]{SYLLABLE}\)|\?!|\ufffd|(?<=[{_HAN}{_CJK_PUNCT},])\?{{2,}}")
 
 
 def _drop_residue(t: Tracked, notes: list[str]) -> Tracked:
@@ -135,8 +135,13 @@ def _punctuation(t: Tracked, notes: list[str]) -> Tracked:
         return f"（{m.group(1)}）" if _HAN_RE.search(m.group(1) + outside) else None
 
     t = t.sub(_PAREN_PAIR, pair)
-    text = t.text
-    t = t.sub(_ASCII_PUNCT, widen)
+    # A mark's neighbour may be a mark that widening changes: repeat until settled.
+    for _ in range(3):
+        text = t.text
+        widened = t.sub(_ASCII_PUNCT, widen)
+        if widened is t:
+            break
+        t = widened
     return t.sub(_DEBRIS_COMMA, lambda m: "")
 
 
@@ -145,6 +150,8 @@ def _punctuation(t: Tracked, notes: list[str]) -> Tracked:
 _BLANKS = re.compile(r"[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 _LINE_BREAK = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x85]")
 _SPACES = re.compile(r" {2,}")
+# Ideographic spaces beside Chinese are indentation, never word separators.
+_WIDE_BLANK = re.compile(rf"(?<={_WIDE})\u3000+|\u3000+(?={_WIDE})")
 # A space next to CJK punctuation, or beside a lone Han character ('联 系 人'),
 # is layout; one between two Han words ('编辑 邬建玲 陆维刚') separates names.
 _LAYOUT_SPACE = re.compile(
@@ -159,6 +166,7 @@ _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
 def _whitespace(t: Tracked) -> Tracked:
     t = t.sub(_LINE_BREAK, lambda m: "\n")
     t = t.sub(_INVISIBLE, lambda m: "")
+    t = t.sub(_WIDE_BLANK, lambda m: "")
     t = t.sub(_BLANKS, lambda m: " ")
     t = t.sub(_SPACES, lambda m: " ")
     t = t.sub(_LAYOUT_SPACE, lambda m: "")
