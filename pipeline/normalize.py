@@ -45,8 +45,9 @@ class Normalized:
 
 
 # --- residue of misalignment ------------------------------------------------
+# Orphan glosses, `?!`, U+FFFD, runs of `?`, and `€` (GBK byte 0x80 read alone) inside Han text.
 
-_RESIDUE = re.compile(rf"[?\ufffd]{SYLLABLE}\)|\?!|\ufffd|(?<=[{_HAN}{_CJK_PUNCT},])\?{{2,}}")
+_RESIDUE = re.compile(rf"[?\ufffd]{SYLLABLE}\)|\?!|\ufffd|(?<=[{_HAN}{_CJK_PUNCT},])\?{{2,}}|(?<=[{_HAN}])\u20ac(?=[{_HAN}])")
 
 
 def _drop_residue(t: Tracked, notes: list[str]) -> Tracked:

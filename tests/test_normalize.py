@@ -83,6 +83,7 @@ def test_debris_is_removed():
     assert normalize("现象经常发生,。”居民说").text == "现象经常发生。”居民说"
     assert normalize("明确目标任务,、明晰工作重点").text == "明确目标任务、明晰工作重点"
     assert normalize("提升打传效率\ufffd。").text == "提升打传效率。"
+    assert normalize("收集到的涉传€索").text == "收集到的涉传索"
 
 
 def test_whitespace_is_folded_and_paragraphs_kept():
