@@ -137,9 +137,12 @@ def _lost_char(leads: set[int] | None, trail: int | None, prev: str, nxt: str) -
     if leads is None and trail is None:
         return ""
     model = char_model()
-    fits = [c for (lead, t), c in _gbk_table().items()
-            if (leads is None or lead in leads) and (trail is None or t == trail)
-            and model.logp(c) >= _LOST_MIN_LOGP]
+    table = _gbk_table()
+    # Look up only the byte pairs that fit, lead-major as the table is built.
+    lead_bytes = sorted(leads) if leads is not None else range(0x81, 0xFF)
+    trail_bytes = (trail,) if trail is not None else range(0x40, 0xFF)
+    fits = [table[(lead, t)] for lead in lead_bytes for t in trail_bytes
+            if (lead, t) in table and model.logp(table[(lead, t)]) >= _LOST_MIN_LOGP]
     if not fits:
         return ""
     # Punctuation forms no dictionary words, so context cannot speak for it:
@@ -181,8 +184,9 @@ def repair_misaligned(t: Tracked, notes: list[str]) -> Tracked:
         # `?!` is the lost lead byte of 。 followed by its trail byte paired
         # with the next lead byte as ！: the signature of a shift.
         # A lone Latin letter glued to Han text is a trail byte read alone.
-        closed_by_letter = (run.end > m.end() and text[run.end - 1].isascii() and _HAN_CHAR.match(text[:m.start()].rstrip(_LOST)[-1:])
-                            and not (run.end < len(text) and text[run.end].isascii() and text[run.end].isalpha()))
+        after_han = _HAN_CHAR.match(text[:m.start()].rstrip(_LOST)[-1:]) is not None
+        next_is_letter = run.end < len(text) and text[run.end].isascii() and text[run.end].isalpha()
+        closed_by_letter = run.end > m.end() and text[run.end - 1].isascii() and after_han and not next_is_letter
         suspicious = (gloss or closed_by_letter or text.startswith("?!", m.start())
                       or any(model.logp(c) <= _RARE for c in text[m.end():run.end] if ord(c) > 0x7F))
         shifted = run.realigned() if run.data and suspicious else None

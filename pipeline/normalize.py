@@ -114,10 +114,8 @@ def _neighbour(text: str, i: int, step: int) -> str:
 
 
 def _punctuation(t: Tracked, notes: list[str]) -> Tracked:
-    text = t.text
-
     def widen(m: re.Match[str]) -> str | None:
-        c, i = m.group(), m.start()
+        c, i, text = m.group(), m.start(), m.string
         left, right = _neighbour(text, i, -1), _neighbour(text, i, 1)
         if not (_WIDE_RE.match(left or "x") or _WIDE_RE.match(right or "x")):
             return None
@@ -138,7 +136,6 @@ def _punctuation(t: Tracked, notes: list[str]) -> Tracked:
     t = t.sub(_PAREN_PAIR, pair)
     # A mark's neighbour may be a mark that widening changes: repeat until settled.
     for _ in range(3):
-        text = t.text
         widened = t.sub(_ASCII_PUNCT, widen)
         if widened is t:
             break
