@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
+from .annotations.records import AnnotationError
 from .normalize import NormalizeError, normalize, normalize_file
 
 
@@ -27,6 +29,182 @@ def _clean(args: argparse.Namespace) -> int:
     return 0
 
 
+def _annotations_validate(args: argparse.Namespace) -> int:
+    from .annotations.io import load
+    from .annotations.validate import validate
+
+    files = load(args.path)
+    records = [r for rs in files.values() for r in rs]
+    problems = validate(records, check_normalized=not args.no_normalize_check)
+    for p in problems:
+        print(p)
+    print(f"{len(records)} records in {len(files)} files: "
+          + ("valid" if not problems else f"{len(problems)} problems"), file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _annotations_stats(args: argparse.Namespace) -> int:
+    from .annotations.io import load
+    from .annotations.stats import split_of, table
+
+    groups: dict[str, list] = {}
+    for path, records in load(args.path).items():
+        for r in records:
+            groups.setdefault(split_of(r, path.stem), []).append(r)
+    print(table(dict(sorted(groups.items()))))
+    return 0
+
+
+def _records_of(path: str) -> list:
+    from .annotations.io import load
+
+    return [r for rs in load(path).values() for r in rs]
+
+
+def _write_json(data, out: str) -> None:
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def _done(n: int, what: str, out: str) -> int:
+    print(f"{n} {what} -> {out}", file=sys.stderr)
+    return 0
+
+
+def _annotations_convert(args: argparse.Namespace) -> int:
+    from .annotations.convert import LabelMap, convert
+    from .annotations.records import write_records
+
+    mapping = LabelMap.load(args.mapping)
+    n = write_records(convert(args.input, mapping, args.id_prefix), args.output)
+    if mapping.dropped:
+        print("dropped by mapping: " + ", ".join(f"{k} {v}" for k, v in mapping.dropped.most_common()), file=sys.stderr)
+    return _done(n, "records", args.output)
+
+
+def _annotations_export(args: argparse.Namespace) -> int:
+    from .annotations.export import to_docbin, to_hf
+    from .annotations.io import load
+    from .annotations.stats import split_of
+
+    files = load(args.path)
+    if args.to == "docbin":
+        records = [r for rs in files.values() for r in rs]
+        to_docbin(records, args.output)
+        return _done(len(records), "docs", args.output)
+    groups: dict[str, list] = {}
+    for path, records in files.items():
+        for r in records:
+            groups.setdefault(split_of(r, path.stem), []).append(r)
+    to_hf(groups, args.output)
+    return _done(sum(map(len, groups.values())), f"rows in splits {', '.join(sorted(groups))}", args.output)
+
+
+def _annotations_prelabel(args: argparse.Namespace) -> int:
+    from .annotations.prelabel import prelabel
+    from .annotations.records import Record, read_records, write_records
+
+    records = []
+    for path in map(Path, args.inputs):
+        if path.suffix == ".jsonl":
+            records += [prelabel(r) for r in read_records(path)]
+            continue
+        if not path.is_file():
+            raise AnnotationError(f"{path}: no such file; give .txt/.html bulletins or a .jsonl of records")
+        meta = {"source": str(path)}
+        if args.published:
+            meta["published"] = args.published
+        records.append(prelabel(Record(path.stem, normalize_file(path).text, meta)))
+    return _done(write_records(records, args.output), "pre-annotated records", args.output)
+
+
+def _annotations_to(args: argparse.Namespace) -> int:
+    from .annotations import doccano, labelstudio
+    from .annotations.markup import write_markup
+
+    records = _records_of(args.path)
+    if args.tool == "labelstudio":
+        _write_json(labelstudio.to_tasks(records), args.output)
+        config = Path(args.output).with_suffix(".xml")
+        config.write_text(labelstudio.labeling_config(), encoding="utf-8")
+        print(f"labeling config -> {config}", file=sys.stderr)
+    elif args.tool == "doccano":
+        Path(args.output).write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in doccano.to_lines(records)),
+                                     encoding="utf-8")
+    else:
+        write_markup(records, args.output)
+    return _done(len(records), f"{args.tool} tasks", args.output)
+
+
+def _annotations_from(args: argparse.Namespace) -> int:
+    from .annotations import doccano, labelstudio
+    from .annotations.markup import read_markup
+    from .annotations.records import write_records
+    from .annotations.validate import validate
+
+    if args.tool == "labelstudio":
+        records, skipped = labelstudio.from_export(args.export, use_predictions=args.use_predictions)
+        if skipped:
+            print(f"{len(skipped)} tasks have no submitted annotation and were left out: {', '.join(skipped[:10])}"
+                  f"{' ...' if len(skipped) > 10 else ''} (submit them, or pass --use-predictions)", file=sys.stderr)
+    elif args.tool == "doccano":
+        records = doccano.from_export(args.export)
+    else:
+        records = read_markup(args.export)
+    if not records:
+        raise AnnotationError(f"{args.export}: no annotated records to import")
+    problems = validate(records)
+    for p in problems:
+        print(p, file=sys.stderr)
+    write_records(records, args.output)
+    _done(len(records), "records", args.output)
+    return 1 if problems else 0
+
+
+def _add_annotations(sub) -> None:
+    ann = sub.add_parser("annotations", help="validate, count, convert and export gold annotations")
+    asub = ann.add_subparsers(dest="action", required=True)
+    v = asub.add_parser("validate", help="check records against the label contract")
+    v.add_argument("path", help="a spec .jsonl file, a markup .md file, or a folder of them")
+    v.add_argument("--no-normalize-check", action="store_true",
+                   help="skip checking that each text is already normalized (for converted public corpora)")
+    v.set_defaults(func=_annotations_validate)
+    s = asub.add_parser("stats", help="counts per label and relation, per split")
+    s.add_argument("path", help="a spec .jsonl file, a markup .md file, or a folder of them")
+    s.set_defaults(func=_annotations_stats)
+    c = asub.add_parser("convert", help="convert a public NER corpus to spec JSONL through a label mapping")
+    c.add_argument("input", help="CLUENER2020 .json, or a character-per-line BIO/BMES file")
+    c.add_argument("--mapping", required=True, help="label mapping JSON, e.g. configs/label_maps/cluener.json")
+    c.add_argument("-o", "--output", required=True, help="spec JSONL to write")
+    c.add_argument("--id-prefix", help="record id prefix (default: the input file name)")
+    c.set_defaults(func=_annotations_convert)
+    e = asub.add_parser("export", help="export records as a spaCy DocBin or a HF datasets folder")
+    e.add_argument("path", help="a spec .jsonl file or a folder of them (a folder gives one HF split per file or meta.split)")
+    e.add_argument("--to", choices=("docbin", "hf"), required=True)
+    e.add_argument("-o", "--output", required=True, help="a .spacy file (docbin) or a folder (hf)")
+    e.set_defaults(func=_annotations_export)
+    p = asub.add_parser("prelabel", help="normalize raw bulletins and pre-annotate them with rules, for correction")
+    p.add_argument("inputs", nargs="+", help=".txt/.html bulletins (any encoding) or .jsonl records")
+    p.add_argument("--published", help="ISO publication date to record in meta for raw files")
+    p.add_argument("-o", "--output", required=True, help="spec JSONL to write")
+    p.set_defaults(func=_annotations_prelabel)
+    for tool, what in (("labelstudio", "a Label Studio JSON task list (+ labeling config .xml beside it)"),
+                       ("doccano", "a doccano JSONL import file"),
+                       ("markup", "the inline ⟦text|LABEL⟧ markup for review in an editor")):
+        t = asub.add_parser(f"to-{tool}", help=f"write records as {what}")
+        t.add_argument("path", help="a spec .jsonl file or a folder of them")
+        t.add_argument("-o", "--output", required=True)
+        t.set_defaults(func=_annotations_to, tool=tool)
+        f = asub.add_parser(f"from-{tool}", help=f"read corrected annotations back from {tool} into spec JSONL, validated")
+        f.add_argument("export", help={"labelstudio": "the project's JSON export", "doccano": "the project's JSONL export",
+                                       "markup": "a markup .md file"}[tool])
+        f.add_argument("-o", "--output", required=True, help="spec JSONL to write")
+        if tool == "labelstudio":
+            f.add_argument("--use-predictions", action="store_true",
+                           help="take the pre-annotation of tasks nobody submitted instead of leaving them out")
+        f.set_defaults(func=_annotations_from, tool=tool)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jianbao", description="Information extraction from Chinese government bulletins.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -37,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write JSON {encoding, offsets}: for each output character its [start, end) in the decoded input")
     clean.add_argument("--notes", action="store_true", help="list the repairs made on stderr")
     clean.set_defaults(func=_clean)
+    _add_annotations(sub)
     return parser
 
 
@@ -44,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except NormalizeError as e:
+    except (NormalizeError, AnnotationError) as e:
         print(f"jianbao {args.command}: error: {e}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,155 @@
+"""Choose and normalize the passages that make up the in-domain gold corpus.
+
+Run once to (re)build the unannotated drafts; the gold files in this folder
+are what it produced after pre-annotation and correction. Reads the corpora
+under --data (../shared/data by default), which the repository does not hold.
+
+    python annotations/select_passages.py --out /tmp/drafts.jsonl
+
+Passages are scored by how many figures, bodies and campaign words they hold,
+so annotation time goes where the model has the most to learn: one window of
+consecutive paragraphs per provincial work report, and the 新闻联播 items that
+report on enforcement, public security and market regulation (at most one per day).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipeline.annotations.records import Record, write_records  # noqa: E402
+from pipeline.normalize import normalize, normalize_file  # noqa: E402
+
+_FIGURE = re.compile(r"\d+(?:\.\d+)?(?:万|亿)?(?:[余多])?(?:个|人|起|件|家|次|元|%|户|条|项|名|所|亩|吨|公里)")
+_BODY = re.compile(r"政府|公安|市场监管|检察|法院|部门|局|厅|委员会|办公室|派出所|海关|税务")
+_DRIVE = re.compile(r"专项行动|专项整治|行动|专项|攻坚|打击|整治|工程")
+_FOREIGN = re.compile(r"国际联播|俄|乌|美国|美军|美以|以色列|以军|伊朗|韩国|日本|叙利亚|黎巴嫩|欧洲|欧盟|总统|联合国|会见|外长")
+_ENFORCEMENT = re.compile(r"公安|打击|整治|市场监管|执法|查处|违法|犯罪|传销|诈骗|案件|检察|法院|侦破|抓获|专项行动|缉私|扫黑")
+
+# The three seeds: what the article itself states about its origin.
+SEEDS = {
+    "000": ("seed-000", {"source": "道道网 news report on the Hunan anti-pyramid-selling TV conference (seed 000)", "published": "2023-08-15"}),
+    "001": ("seed-001", {"source": "天眼新闻 / 贵州日报 feature on Guiyang anti-pyramid-selling work, 2020 (seed 001)"}),
+    "002": ("seed-002", {"source": "永清县人民政府办公室 notice 永政办〔2018〕15号 (seed 002)", "published": "2018-02-06"}),
+}
+
+
+def _score(text: str, with_drives: bool = True) -> float:
+    n = len(_FIGURE.findall(text)) + 2 * len(_BODY.findall(text))
+    if with_drives:
+        n += 3 * len(_DRIVE.findall(text))
+    return n / max(len(text), 1)
+
+
+def _best_window(paragraphs: list[str], size: tuple[int, int], score, skip: set[int]) -> tuple[list[int], float]:
+    best: tuple[list[int], float] = ([], -1.0)
+    for i in range(len(paragraphs)):
+        window: list[int] = []
+        for j in range(i, len(paragraphs)):
+            if j in skip:
+                break
+            window.append(j)
+            if sum(len(paragraphs[k]) for k in window) >= size[0]:
+                break
+        text = "\n".join(paragraphs[k] for k in window)
+        if window and size[0] <= len(text) <= size[1] and score(text) > best[1]:
+            best = (window, score(text))
+    return best
+
+
+def report_passages(path: Path, size: tuple[int, int], second: tuple[int, int]) -> list[Record]:
+    """Per report, the window densest in figures, bodies and drives, and a second,
+    shorter one densest in figures and bodies (passages a and b of one document)."""
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        report = json.loads(line)
+        paragraphs = [p for p in normalize(report["full_text"]).text.split("\n") if len(p) >= 40]
+        meta = {"source": f"{report['title']} ({report['province']}), provincial_gov_reports_2026", "published": report["publish_date"]}
+        first, _ = _best_window(paragraphs, size, _score, set())
+        near = set(range(min(first, default=0) - 1, max(first, default=-2) + 2))
+        other, _ = _best_window(paragraphs, second, lambda t: _score(t, False), near)
+        for part, window in (("a", first), ("b", other)):
+            if window:
+                out.append(Record(f"rpt26-{n:02d}{part}", "\n".join(paragraphs[k] for k in window), dict(meta)))
+    return out
+
+
+def _item_text(title: str, body: str) -> str:
+    body = re.sub(r"<br\s*/?>|</p>\s*<p>", "\n", body)
+    body = re.sub(r"\n\s*\n+", "\n", re.sub(r"<[^>]+>", "", body))
+    body = re.sub(r"^央视网消息（新闻联播）：", "", body.strip()).strip()
+    return normalize(title.strip() + "\n" + body).text
+
+
+def news_items(folder: Path, count: int, size: tuple[int, int]) -> list[Record]:
+    best_per_day = []
+    for path in sorted(folder.glob("*.md")):
+        day = path.stem
+        items = re.findall(r"^### ([^\n]+)\n\n(.+?)\n\n\[查看原文\]\((\S+)\)", path.read_text(encoding="utf-8"), re.M | re.S)
+        scored = []
+        for k, (title, body, url) in enumerate(items, 1):
+            text = _item_text(title, body)
+            hits = len(_ENFORCEMENT.findall(text))
+            if size[0] <= len(text) <= size[1] and hits >= 4 and not _FOREIGN.search(title):
+                scored.append((hits / len(text) + _score(text, False), k, text, url))
+        if scored:
+            s, k, text, url = max(scored)
+            published = f"{day[:4]}-{day[4:6]}-{day[6:]}"
+            best_per_day.append((s, Record(f"xwlb-{day}-{k:02d}", text, {"source": f"新闻联播 {day}: {url}", "published": published})))
+    best_per_day.sort(key=lambda x: -x[0])
+    return sorted((r for _, r in best_per_day[:count]), key=lambda r: r.id)
+
+
+def seeds(folder: Path) -> list[Record]:
+    out = []
+    for path in sorted(folder.glob("*.txt")):
+        rid, meta = SEEDS[path.name[:3]]
+        out.append(Record(rid, normalize_file(path).text, dict(meta)))
+    return out
+
+
+def _document(passage_id: str) -> str:
+    """Passages a and b of one report are one document and share a split."""
+    return re.sub(r"(rpt26-\d+)[ab]$", r"\1", passage_id)
+
+
+def assign_splits(records: list[Record], seed: int = 2026) -> dict[str, str]:
+    """About 70/15/15 by document, stratified by kind (seed, report, news)."""
+    rng = random.Random(seed)
+    split = {}
+    for kind in ("seed", "rpt26", "xwlb"):
+        docs = sorted({_document(r.id) for r in records if r.id.startswith(kind)})
+        rng.shuffle(docs)
+        n_test = round(len(docs) * 0.15) or (1 if len(docs) >= 3 else 0)
+        n_dev = round(len(docs) * 0.15) or (1 if len(docs) >= 3 else 0)
+        which = {d: "test" if i < n_test else "dev" if i < n_test + n_dev else "train" for i, d in enumerate(docs)}
+        split.update({r.id: which[_document(r.id)] for r in records if r.id.startswith(kind)})
+    return split
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default="../shared/data", help="folder holding seeds/ and unlabeled/")
+    ap.add_argument("--out", required=True, help="JSONL of unannotated passages, with meta.split set")
+    ap.add_argument("--news", type=int, default=30, help="how many 新闻联播 items")
+    args = ap.parse_args()
+    data = Path(args.data)
+    records = seeds(data / "seeds")
+    records += report_passages(data / "unlabeled/provincial_gov_reports_2026/reports.jsonl", (1100, 1700), (600, 1000))
+    records += news_items(data / "unlabeled/xinwenlianbo/news", args.news, (400, 1800))
+    split = assign_splits(records)
+    for r in records:
+        r.meta["split"] = split[r.id]
+    write_records(records, args.out)
+    chars = sum(len(r.text) for r in records)
+    print(f"{len(records)} passages, {chars} characters -> {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
