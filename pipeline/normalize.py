@@ -226,7 +226,13 @@ def normalize(raw: bytes | str, source: str = "<input>") -> Normalized:
         notes.append(f"html-extracted: {len(body.text)} of {len(text)} characters")
         t = body
     t = strip_glosses(t)
-    t = repair_misaligned(t, notes)
+    # A repair can end next to another lost byte that its run swallowed; repeat until nothing
+    # changes, so normalizing normalized text changes nothing.
+    for _ in range(3):
+        repaired = repair_misaligned(t, notes)
+        if repaired.text == t.text:
+            break
+        t = repaired
     t = _drop_residue(t, notes)
     t = _to_simplified(t, notes)
     t = _punctuation(t, notes)
