@@ -7,22 +7,24 @@ under --data (../shared/data by default), which the repository does not hold.
     python annotations/select_passages.py --out /tmp/drafts.jsonl
 
 Passages are scored by how many figures, bodies and campaign words they hold,
-so annotation time goes where the model has the most to learn: one window of
-consecutive paragraphs per provincial work report, and the 新闻联播 items that
-report on enforcement, public security and market regulation (at most one per day).
+so annotation time goes where the model has the most to learn: two windows of
+consecutive paragraphs per provincial work report, the 新闻联播 items that
+report on enforcement, public security and market regulation (at most one per
+day), and further items densest in named bodies. `meta.selection` records
+which rule chose each passage; annotations/split.py fixes the split afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import random
 import re
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pipeline.annotations.prelabel import _AGENCY_RE  # noqa: E402
 from pipeline.annotations.records import Record, write_records  # noqa: E402
 from pipeline.normalize import normalize, normalize_file  # noqa: E402
 
@@ -87,11 +89,21 @@ def _item_text(title: str, body: str) -> str:
     return normalize(title.strip() + "\n" + body).text
 
 
+def _items(path: Path) -> list[tuple[str, str, str]]:
+    """(title, body, url) of each item of a 新闻联播 transcript; items without a body are skipped."""
+    out = []
+    for chunk in path.read_text(encoding="utf-8").split("\n### ")[1:]:
+        m = re.match(r"([^\n]+)\n\n(.+?)\n\n\[查看原文\]\((\S+)\)", chunk, re.S)
+        if m and not m.group(2).startswith("[查看原文]"):
+            out.append(m.groups())
+    return out
+
+
 def news_items(folder: Path, count: int, size: tuple[int, int]) -> list[Record]:
     best_per_day = []
     for path in sorted(folder.glob("*.md")):
         day = path.stem
-        items = re.findall(r"^### ([^\n]+)\n\n(.+?)\n\n\[查看原文\]\((\S+)\)", path.read_text(encoding="utf-8"), re.M | re.S)
+        items = _items(path)
         scored = []
         for k, (title, body, url) in enumerate(items, 1):
             text = _item_text(title, body)
@@ -106,6 +118,35 @@ def news_items(folder: Path, count: int, size: tuple[int, int]) -> list[Record]:
     return sorted((r for _, r in best_per_day[:count]), key=lambda r: r.id)
 
 
+def agency_news(folder: Path, exclude: set[str], max_chars: int, size: tuple[int, int],
+                least: tuple[int, int]) -> list[Record]:
+    """Further items densest in named bodies (the first sets run short of AGENCY): at least
+    `least` = (bodies, enforcement words), at most two per day, until `max_chars`."""
+    scored = []
+    for path in sorted(folder.glob("*.md")):
+        day = path.stem
+        items = _items(path)
+        for k, (title, body, url) in enumerate(items, 1):
+            rid = f"xwlb-{day}-{k:02d}"
+            if rid in exclude or _FOREIGN.search(title):
+                continue
+            text = _item_text(title, body)
+            bodies, hits = len(_AGENCY_RE.findall(text)), len(_ENFORCEMENT.findall(text))
+            if size[0] <= len(text) <= size[1] and bodies >= least[0] and hits >= least[1]:
+                score = (2 * bodies + hits + len(_FIGURE.findall(text))) / len(text)
+                scored.append((score, rid, text, url, day))
+    chosen: list[Record] = []
+    per_day: dict[str, int] = {}
+    for _, rid, text, url, day in sorted(scored, reverse=True):
+        if per_day.get(day, 0) >= 2:
+            continue
+        per_day[day] = per_day.get(day, 0) + 1
+        chosen.append(Record(rid, text, {"source": f"新闻联播 {day}: {url}", "published": f"{day[:4]}-{day[4:6]}-{day[6:]}"}))
+        if sum(len(r.text) for r in chosen) > max_chars:
+            break
+    return sorted(chosen, key=lambda r: r.id)
+
+
 def seeds(folder: Path) -> list[Record]:
     out = []
     for path in sorted(folder.glob("*.txt")):
@@ -114,38 +155,28 @@ def seeds(folder: Path) -> list[Record]:
     return out
 
 
-def _document(passage_id: str) -> str:
-    """Passages a and b of one report are one document and share a split."""
-    return re.sub(r"(rpt26-\d+)[ab]$", r"\1", passage_id)
-
-
-def assign_splits(records: list[Record], seed: int = 2026) -> dict[str, str]:
-    """About 70/15/15 by document, stratified by kind (seed, report, news)."""
-    rng = random.Random(seed)
-    split = {}
-    for kind in ("seed", "rpt26", "xwlb"):
-        docs = sorted({_document(r.id) for r in records if r.id.startswith(kind)})
-        rng.shuffle(docs)
-        n_test = round(len(docs) * 0.15) or (1 if len(docs) >= 3 else 0)
-        n_dev = round(len(docs) * 0.15) or (1 if len(docs) >= 3 else 0)
-        which = {d: "test" if i < n_test else "dev" if i < n_test + n_dev else "train" for i, d in enumerate(docs)}
-        split.update({r.id: which[_document(r.id)] for r in records if r.id.startswith(kind)})
-    return split
+SELECTIONS = ("seed", "report", "news-enforcement", "news-agency", "news-agency-2")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default="../shared/data", help="folder holding seeds/ and unlabeled/")
-    ap.add_argument("--out", required=True, help="JSONL of unannotated passages, with meta.split set")
+    ap.add_argument("--out", required=True, help="JSONL of unannotated passages (split later by annotations/split.py)")
     ap.add_argument("--news", type=int, default=30, help="how many 新闻联播 items")
     args = ap.parse_args()
     data = Path(args.data)
-    records = seeds(data / "seeds")
-    records += report_passages(data / "unlabeled/provincial_gov_reports_2026/reports.jsonl", (1100, 1700), (600, 1000))
-    records += news_items(data / "unlabeled/xinwenlianbo/news", args.news, (400, 1800))
-    split = assign_splits(records)
-    for r in records:
-        r.meta["split"] = split[r.id]
+    news = data / "unlabeled/xinwenlianbo/news"
+    parts = {"seed": seeds(data / "seeds"),
+             "report": report_passages(data / "unlabeled/provincial_gov_reports_2026/reports.jsonl", (1100, 1700), (600, 1000)),
+             "news-enforcement": news_items(news, args.news, (400, 1800))}
+    parts["news-agency"] = agency_news(news, {r.id for r in parts["news-enforcement"]}, 13000, (300, 1400), (4, 2))
+    taken = {r.id for r in parts["news-enforcement"] + parts["news-agency"]}
+    parts["news-agency-2"] = agency_news(news, taken, 7000, (300, 1400), (3, 1))
+    records = []
+    for kind in SELECTIONS:
+        for r in parts[kind]:
+            r.meta["selection"] = kind
+            records.append(r)
     write_records(records, args.out)
     chars = sum(len(r.text) for r in records)
     print(f"{len(records)} passages, {chars} characters -> {args.out}", file=sys.stderr)
