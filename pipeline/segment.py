@@ -1,0 +1,133 @@
+"""Word segmentation for the spaCy pipeline: pkuseg's pretrained model or single characters.
+
+spaCy's own Chinese tokenizer serializes the pkuseg model (about 180 MB) into
+every saved pipeline. This one stores only the setting and the user dictionary,
+and finds pkuseg's default model at load time (fetched once by
+`jianbao model pkuseg`), so a committed pipeline stays small. pkuseg's models are
+released for research use; `segmenter = "char"` needs nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+import spacy
+from spacy import util
+from spacy.tokens import Doc
+from spacy.vocab import Vocab
+
+SEGMENTERS = ("pkuseg", "char")
+PKUSEG_WHEEL = "pkuseg==0.0.25"
+_MODEL_FILES = ("features.pkl", "weights.npz")
+
+
+class SegmenterError(RuntimeError):
+    """The segmenter cannot run as configured."""
+
+
+def pkuseg_model_dir() -> Path:
+    """Where pkuseg's default model lives: $JIANBAO_PKUSEG_MODEL, else ~/.cache/jianbao/pkuseg/default."""
+    env = os.environ.get("JIANBAO_PKUSEG_MODEL")
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jianbao" / "pkuseg" / "default"
+
+
+def fetch_pkuseg(target: Path | None = None, cache: Path = Path(".cache/wheels")) -> Path:
+    """Download the pkuseg 0.0.25 wheel (manylinux, cp37: it carries the default model) and unpack
+    pkuseg/models/default/ to `target`. Nothing is installed."""
+    target = target or pkuseg_model_dir()
+    if all((target / f).is_file() for f in _MODEL_FILES):
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    wheels = sorted(cache.glob("pkuseg-0.0.25-*.whl"))
+    if not wheels:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "--platform",
+               "manylinux1_x86_64", "--python-version", "3.7", "--implementation", "cp", "--abi", "cp37m",
+               "-q", "-d", str(cache), PKUSEG_WHEEL]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        wheels = sorted(cache.glob("pkuseg-0.0.25-*.whl"))
+        if done.returncode != 0 or not wheels:
+            raise SegmenterError(f"pip could not download {PKUSEG_WHEEL}: {done.stderr.strip()[-300:]}; "
+                                 f"check that PyPI is reachable or use segmenter 'char'")
+    target.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(wheels[0]) as z:
+        for name in _MODEL_FILES:
+            (target / name).write_bytes(z.read(f"pkuseg/models/default/{name}"))
+    return target
+
+
+@lru_cache(maxsize=2)
+def _load_pkuseg(model_dir: str):
+    import spacy_pkuseg
+
+    return spacy_pkuseg.pkuseg(model_name=model_dir, user_dict=[])
+
+
+class ChineseTokenizer:
+    """Segments text into words (pkuseg) or characters; whitespace becomes token spacing."""
+
+    def __init__(self, vocab: Vocab, segmenter: str = "pkuseg", user_dict: Iterable[str] = ()):
+        if segmenter not in SEGMENTERS:
+            raise SegmenterError(f"unknown segmenter {segmenter!r}; use one of {', '.join(SEGMENTERS)}")
+        self.vocab = vocab
+        self.segmenter = segmenter
+        self.user_dict = sorted(set(w.strip() for w in user_dict if w.strip()))
+        self._seg = None
+
+    def _pkuseg(self):
+        if self._seg is None:
+            model = pkuseg_model_dir()
+            if not all((model / f).is_file() for f in _MODEL_FILES):
+                raise SegmenterError(
+                    f"pkuseg's default model is not at {model}: run `jianbao model pkuseg` once to fetch it "
+                    f"(or set JIANBAO_PKUSEG_MODEL), or load the pipeline with segmenter 'char'")
+            import copy
+
+            import spacy_pkuseg
+
+            seg = copy.copy(_load_pkuseg(str(model)))
+            seg.preprocesser = spacy_pkuseg.Preprocesser(None)
+            for word in self.user_dict:
+                seg.preprocesser.insert(word, "")
+            self._seg = seg
+        return self._seg
+
+    def __call__(self, text: str) -> Doc:
+        words = self._pkuseg().cut(text) if self.segmenter == "pkuseg" else list(text)
+        words, spaces = util.get_words_and_spaces([w for w in words if w], text)
+        return Doc(self.vocab, words=words, spaces=spaces)
+
+    def pipe(self, texts, batch_size: int = 1000):
+        for text in texts:
+            yield self(text)
+
+    def to_bytes(self, **kwargs) -> bytes:
+        return json.dumps({"segmenter": self.segmenter, "user_dict": self.user_dict}, ensure_ascii=False).encode()
+
+    def from_bytes(self, data: bytes, **kwargs) -> "ChineseTokenizer":
+        cfg = json.loads(data)
+        self.user_dict = cfg["user_dict"]
+        self._seg = None
+        return self
+
+    def to_disk(self, path, **kwargs) -> None:
+        Path(path).write_bytes(self.to_bytes())
+
+    def from_disk(self, path, **kwargs) -> "ChineseTokenizer":
+        return self.from_bytes(Path(path).read_bytes())
+
+
+@spacy.registry.tokenizers("jianbao.ChineseTokenizer.v1")
+def create_tokenizer(segmenter: str = "pkuseg"):
+    def make(nlp):
+        return ChineseTokenizer(nlp.vocab, segmenter)
+
+    return make

@@ -1,0 +1,1 @@
+"""Training recipes (run with `jianbao train --config FILE`)."""

@@ -1,0 +1,206 @@
+"""Fine-tune the base encoder for NER, in the manner of HF's run_ner.py.
+
+One linear recipe driven by a JSON config (configs/*.json): base encoder →
+gold and public records → one-character-per-token windows with BIO labels →
+transformers Trainer with early stopping on gold dev F1 (seqeval) → the best
+model, metrics.json, a seqeval report, and a spaCy pipeline around the model.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.annotations.convert import LabelMap, convert
+from pipeline.annotations.records import AnnotationError, Record, read_records
+from pipeline.encoding import BIO, CharEncoder, char_tags
+
+
+@dataclass
+class Config:
+    output_dir: str
+    base_model: str = "models/base/multilingual-e5-small-chars"
+    build_base: bool = True
+    gold_train: str = "annotations/train.jsonl"
+    gold_dev: str = "annotations/dev.jsonl"
+    gold_test: str = "annotations/test.jsonl"
+    oversample_gold: int = 1
+    public: list[dict] = field(default_factory=list)  # {"path", "mapping", "limit"}
+    max_length: int = 256
+    stride: int = 32
+    epochs: float = 10
+    max_steps: int = -1
+    learning_rate: float = 1e-4
+    batch_size: int = 16
+    warmup: float = 0.1  # a fraction of the steps below 1, else a step count
+    weight_decay: float = 0.01
+    patience: int = 3
+    seed: int = 13
+    threads: int = 0
+    segmenter: str = "pkuseg"
+    ship_fp16: bool = True
+    use_cpu: bool = False
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Config":
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise AnnotationError(f"{path}: no such config; see configs/ for examples") from None
+        except json.JSONDecodeError as e:
+            raise AnnotationError(f"{path}: config is not valid JSON ({e.msg} at line {e.lineno})") from None
+        unknown = set(data) - set(cls.__dataclass_fields__) - {"about"}
+        if unknown:
+            raise AnnotationError(f"{path}: unknown config keys {sorted(unknown)}")
+        data.pop("about", None)
+        return cls(**data)
+
+
+def public_records(cfg: Config) -> list[Record]:
+    """Mapped public corpora, each capped at `limit` records (chosen with the seed)."""
+    out = []
+    for source in cfg.public:
+        path = Path(source["path"])
+        if not path.exists():
+            raise AnnotationError(f"{path}: public corpus not found; fix its path in the config or drop it")
+        records = list(convert(path, LabelMap.load(source["mapping"])))
+        if source.get("limit"):
+            records = random.Random(cfg.seed).sample(records, min(source["limit"], len(records)))
+        out += records
+    return out
+
+
+def encode(records: list[Record], encoder: CharEncoder) -> dict[str, list]:
+    """Windows with one BIO label id per content token; -100 on <s> and </s>."""
+    label_id = {tag: i for i, tag in enumerate(BIO)}
+    rows: dict[str, list] = {"input_ids": [], "labels": []}
+    for r in records:
+        tags = char_tags(r.text, r.spans)
+        for w in encoder.windows(r.text):
+            rows["input_ids"].append(w.input_ids)
+            rows["labels"].append([-100] + [label_id[tags[c]] for c in w.chars] + [-100])
+    return rows
+
+
+def seqeval_scores(predictions: np.ndarray, labels: np.ndarray) -> tuple[dict, str]:
+    from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
+
+    true, pred = [], []
+    for p_row, l_row in zip(predictions, labels):
+        keep = l_row != -100
+        true.append([BIO[i] for i in l_row[keep]])
+        pred.append([BIO[i] for i in p_row[keep]])
+    report = classification_report(true, pred, digits=4, zero_division=0)
+    per_label = classification_report(true, pred, output_dict=True, zero_division=0)
+    scores = {"precision": precision_score(true, pred), "recall": recall_score(true, pred), "f1": f1_score(true, pred),
+              "per_label": {k: {"p": v["precision"], "r": v["recall"], "f": v["f1-score"], "support": int(v["support"])}
+                            for k, v in per_label.items() if k.isupper()}}
+    return scores, report
+
+
+def gold_terms(records: list[Record]) -> list[str]:
+    """Domain words for the segmenter's user dictionary: bodies, posts, campaigns, organisations."""
+    return sorted({r.span_text(i) for r in records for i, s in enumerate(r.spans)
+                   if s["label"] in ("AGENCY", "TITLE", "CAMPAIGN", "ORG") and 2 <= s["end"] - s["start"] <= 12})
+
+
+def build_pipeline(model_dir: Path, out: Path, cfg: Config, terms: list[str]) -> Path:
+    import spacy
+
+    import pipeline.ner  # noqa: F401  (registers jianbao_ner)
+    import pipeline.segment  # noqa: F401  (registers the tokenizer)
+
+    nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"@tokenizers": "jianbao.ChineseTokenizer.v1",
+                                                           "segmenter": cfg.segmenter}}})
+    nlp.tokenizer.user_dict = terms
+    nlp.add_pipe("jianbao_ner", config={"model": str(model_dir), "max_length": cfg.max_length, "stride": cfg.stride})
+    nlp.meta.update({"name": out.name.replace("-", "_"), "version": "0.1.0", "lang": "zh"})
+    nlp.to_disk(out)
+    return out
+
+
+def main(config_path: str) -> Path:
+    import torch
+    from datasets import Dataset
+    from transformers import (AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification,
+                              EarlyStoppingCallback, Trainer, TrainingArguments, set_seed)
+
+    cfg = Config.load(config_path)
+    out = Path(cfg.output_dir)
+    set_seed(cfg.seed)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+
+    # 1. base encoder
+    base = Path(cfg.base_model)
+    if not (base / "config.json").is_file() and cfg.build_base:
+        from pipeline.base_model import build
+
+        print(f"building the base encoder into {base}", file=sys.stderr)
+        build(base, prune_sample=[])  # one-character pieces are all that per-character tokens use
+    tokenizer = AutoTokenizer.from_pretrained(cfg.base_model)
+    encoder = CharEncoder(tokenizer, cfg.max_length, cfg.stride)
+
+    # 2. data
+    train = list(read_records(cfg.gold_train)) * cfg.oversample_gold + public_records(cfg)
+    dev, test = list(read_records(cfg.gold_dev)), list(read_records(cfg.gold_test))
+    eval_encoder = CharEncoder(tokenizer, cfg.max_length, 0)
+    train_ds = Dataset.from_dict(encode(train, encoder)).shuffle(seed=cfg.seed)
+    dev_ds, test_ds = Dataset.from_dict(encode(dev, eval_encoder)), Dataset.from_dict(encode(test, eval_encoder))
+    print(f"windows: train {len(train_ds)}, dev {len(dev_ds)}, test {len(test_ds)}", file=sys.stderr)
+
+    # 3. model and trainer
+    model = AutoModelForTokenClassification.from_pretrained(
+        cfg.base_model, num_labels=len(BIO), id2label=dict(enumerate(BIO)), label2id={t: i for i, t in enumerate(BIO)})
+
+    def compute_metrics(p):
+        scores, _ = seqeval_scores(p.predictions.argmax(-1), p.label_ids)
+        return {"precision": scores["precision"], "recall": scores["recall"], "f1": scores["f1"]}
+
+    args = TrainingArguments(
+        output_dir=str(out / "checkpoints"), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
+        learning_rate=cfg.learning_rate, per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=cfg.batch_size, warmup_steps=cfg.warmup, weight_decay=cfg.weight_decay,
+        eval_strategy="epoch", save_strategy="epoch", save_total_limit=2, load_best_model_at_end=True,
+        metric_for_best_model="f1", logging_steps=20, report_to=[], seed=cfg.seed, use_cpu=cfg.use_cpu,
+        dataloader_num_workers=0)
+    trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=dev_ds,
+                      data_collator=DataCollatorForTokenClassification(tokenizer),
+                      compute_metrics=compute_metrics,
+                      callbacks=[EarlyStoppingCallback(early_stopping_patience=cfg.patience)])
+    started = time.time()
+    trainer.train()
+    seconds = time.time() - started
+
+    # 4. best model, metrics, report
+    model_dir = out / "model"
+    best = trainer.model.half() if cfg.ship_fp16 else trainer.model
+    best.save_pretrained(model_dir)
+    tokenizer.save_pretrained(model_dir)
+    trainer.model.float()
+    metrics: dict = {"train_seconds": round(seconds, 1), "train_windows": len(train_ds),
+                     "public": cfg.public, "oversample_gold": cfg.oversample_gold}
+    reports = []
+    for name, ds in (("dev", dev_ds), ("test", test_ds)):
+        pred = trainer.predict(ds)
+        scores, report = seqeval_scores(pred.predictions.argmax(-1), pred.label_ids)
+        metrics[name] = scores
+        reports.append(f"== {name} (gold, per character window, seqeval strict) ==\n{report}")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1), encoding="utf-8")
+    (out / "seqeval_report.txt").write_text("\n".join(reports), encoding="utf-8")
+    print("\n".join(reports))
+
+    # 5. the spaCy pipeline around it
+    pipeline_dir = build_pipeline(model_dir, out / "pipeline", cfg, gold_terms(train))
+    print(f"pipeline -> {pipeline_dir}", file=sys.stderr)
+    return pipeline_dir
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
