@@ -284,7 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=_train)
     ev = sub.add_parser("evaluate", help="strict span and relation P/R/F1 of a pipeline on gold records")
     ev.add_argument("--gold", required=True, help="spec JSONL, e.g. annotations/test.jsonl")
-    ev.add_argument("--model", default=None, help="a spaCy pipeline folder (default: the shipped model)")
+    ev.add_argument("--model", default=None,
+                    help="a spaCy pipeline folder (default: the shipped model), or 'rules' for the rules-only baseline")
     ev.add_argument("--segmenter", choices=("pkuseg", "char"), help="override the pipeline's word segmenter")
     ev.add_argument("--output", choices=("table", "json"), default="table")
     ev.set_defaults(func=_evaluate)

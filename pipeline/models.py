@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from spacy.language import Language
+
 SHIPPED = Path(__file__).resolve().parent.parent / "models" / "jianbao-ner"
 
 
@@ -11,12 +13,39 @@ class ModelError(RuntimeError):
     """A pipeline that cannot be found or loaded."""
 
 
+RULES = "rules"
+
+
+@Language.component("jianbao_rules_ner")
+def rules_ner(doc):
+    """The pre-annotation patterns as an NER component: the rules-only baseline."""
+    from .annotations.prelabel import prelabel_spans
+    from .ner import set_entities
+
+    return set_entities(doc, prelabel_spans(doc.text))
+
+
+def rules_pipeline():
+    """The rules-only baseline pipeline, on characters."""
+    import spacy
+
+    from . import segment  # noqa: F401
+
+    nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"@tokenizers": "jianbao.ChineseTokenizer.v1",
+                                                           "segmenter": "char"}}})
+    nlp.add_pipe("jianbao_rules_ner")
+    return nlp
+
+
 def load_pipeline(path: str | Path | None = None, segmenter: str | None = None):
-    """spacy.load with our components registered; `segmenter` overrides the saved word segmenter."""
+    """spacy.load with our components registered; `segmenter` overrides the saved word segmenter.
+    The name "rules" gives the rules-only baseline."""
     import spacy
 
     from . import ner, segment  # noqa: F401  (register the factory and the tokenizer)
 
+    if str(path) == RULES:
+        return rules_pipeline()
     path = Path(path) if path else SHIPPED
     if not (path / "config.cfg").is_file():
         raise ModelError(f"{path}: not a spaCy pipeline folder (config.cfg missing); "

@@ -27,6 +27,7 @@ class Config:
     output_dir: str
     base_model: str = "models/base/multilingual-e5-small-chars"
     build_base: bool = True
+    pretrained: bool = True  # False: same architecture, random weights (the not-pretrained baseline)
     gold_train: str = "annotations/train.jsonl"
     gold_dev: str = "annotations/dev.jsonl"
     gold_test: str = "annotations/test.jsonl"
@@ -128,7 +129,7 @@ def build_pipeline(model_dir: Path, out: Path, cfg: Config, terms: list[str]) ->
 def main(config_path: str) -> Path:
     import torch
     from datasets import Dataset
-    from transformers import (AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification,
+    from transformers import (AutoConfig, AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification,
                               EarlyStoppingCallback, Trainer, TrainingArguments, set_seed)
 
     cfg = Config.load(config_path)
@@ -156,8 +157,11 @@ def main(config_path: str) -> Path:
     print(f"windows: train {len(train_ds)}, dev {len(dev_ds)}, test {len(test_ds)}", file=sys.stderr)
 
     # 3. model and trainer
-    model = AutoModelForTokenClassification.from_pretrained(
-        cfg.base_model, num_labels=len(BIO), id2label=dict(enumerate(BIO)), label2id={t: i for i, t in enumerate(BIO)})
+    labels = {"num_labels": len(BIO), "id2label": dict(enumerate(BIO)), "label2id": {t: i for i, t in enumerate(BIO)}}
+    if cfg.pretrained:
+        model = AutoModelForTokenClassification.from_pretrained(cfg.base_model, **labels)
+    else:
+        model = AutoModelForTokenClassification.from_config(AutoConfig.from_pretrained(cfg.base_model, **labels))
 
     def compute_metrics(p):
         scores, _ = seqeval_scores(p.predictions.argmax(-1), p.label_ids)
@@ -184,7 +188,7 @@ def main(config_path: str) -> Path:
     best.save_pretrained(model_dir)
     tokenizer.save_pretrained(model_dir)
     trainer.model.float()
-    metrics: dict = {"train_seconds": round(seconds, 1), "train_windows": len(train_ds),
+    metrics: dict = {"train_seconds": round(seconds, 1), "train_windows": len(train_ds), "pretrained": cfg.pretrained,
                      "public": cfg.public, "oversample_gold": cfg.oversample_gold}
     reports = []
     for name, ds in (("dev", dev_ds), ("test", test_ds)):
