@@ -28,11 +28,14 @@ class Config:
     base_model: str = "models/base/multilingual-e5-small-chars"
     build_base: bool = True
     pretrained: bool = True  # False: same architecture, random weights (the not-pretrained baseline)
+    init_model: str | None = None  # continue from a trained token-classification folder instead
     gold_train: str = "annotations/train.jsonl"
     gold_dev: str = "annotations/dev.jsonl"
     gold_test: str = "annotations/test.jsonl"
     oversample_gold: int = 1
-    public: list[dict] = field(default_factory=list)  # {"path", "mapping", "limit"}
+    # {"path", "mapping", "limit", "ignore": [labels whose spans are masked out of the loss],
+    #  "silver": [labels the corpus lacks, drafted by the rules where nothing else is marked]}
+    public: list[dict] = field(default_factory=list)
     max_length: int = 256
     stride: int = 32
     epochs: float = 10
@@ -64,7 +67,13 @@ class Config:
 
 
 def public_records(cfg: Config) -> list[Record]:
-    """Mapped public corpora, each capped at `limit` records (chosen with the seed)."""
+    """Mapped public corpora, each capped at `limit` records (chosen with the seed).
+
+    A public set labels only some of our labels. Spans of an `ignore` label (CLUENER's names mix
+    officials and other persons) are kept out of the loss; `silver` labels it lacks (figures,
+    dates) are drafted by the rules, so the model is not taught that they are nothing."""
+    from pipeline.annotations.prelabel import prelabel_spans
+
     out = []
     for source in cfg.public:
         path = Path(source["path"])
@@ -73,6 +82,13 @@ def public_records(cfg: Config) -> list[Record]:
         records = list(convert(path, LabelMap.load(source["mapping"])))
         if source.get("limit"):
             records = random.Random(cfg.seed).sample(records, min(source["limit"], len(records)))
+        silver = set(source.get("silver", []))
+        for r in records:
+            taken = [(s["start"], s["end"]) for s in r.spans]
+            for s in prelabel_spans(r.text) if silver else []:
+                if s["label"] in silver and not any(a < s["end"] and s["start"] < b for a, b in taken):
+                    r.spans.append(s)
+            r.meta["ignore"] = list(source.get("ignore", []))
         out += records
     return out
 
@@ -82,10 +98,12 @@ def encode(records: list[Record], encoder: CharEncoder) -> dict[str, list]:
     label_id = {tag: i for i, tag in enumerate(BIO)}
     rows: dict[str, list] = {"input_ids": [], "labels": []}
     for r in records:
-        tags = char_tags(r.text, r.spans)
+        ignore = set(r.meta.get("ignore", []))
+        tags = char_tags(r.text, [s for s in r.spans if s["label"] not in ignore])
+        masked = {c for s in r.spans if s["label"] in ignore for c in range(s["start"], s["end"])}
         for w in encoder.windows(r.text):
             rows["input_ids"].append(w.input_ids)
-            rows["labels"].append([-100] + [label_id[tags[c]] for c in w.chars] + [-100])
+            rows["labels"].append([-100] + [-100 if c in masked else label_id[tags[c]] for c in w.chars] + [-100])
     return rows
 
 
@@ -158,7 +176,11 @@ def main(config_path: str) -> Path:
 
     # 3. model and trainer
     labels = {"num_labels": len(BIO), "id2label": dict(enumerate(BIO)), "label2id": {t: i for i, t in enumerate(BIO)}}
-    if cfg.pretrained:
+    if cfg.init_model:
+        model = AutoModelForTokenClassification.from_pretrained(cfg.init_model, dtype=torch.float32)
+        if model.config.id2label != labels["id2label"]:
+            raise AnnotationError(f"{cfg.init_model}: its labels differ from {BIO}; it cannot be continued")
+    elif cfg.pretrained:
         model = AutoModelForTokenClassification.from_pretrained(cfg.base_model, **labels)
     else:
         model = AutoModelForTokenClassification.from_config(AutoConfig.from_pretrained(cfg.base_model, **labels))
@@ -172,7 +194,7 @@ def main(config_path: str) -> Path:
         learning_rate=cfg.learning_rate, per_device_train_batch_size=cfg.batch_size,
         per_device_eval_batch_size=cfg.batch_size, warmup_steps=cfg.warmup, weight_decay=cfg.weight_decay,
         eval_strategy="epoch", save_strategy="epoch", save_total_limit=2, load_best_model_at_end=True,
-        metric_for_best_model="f1", logging_steps=20, report_to=[], seed=cfg.seed, use_cpu=cfg.use_cpu,
+        metric_for_best_model="f1", logging_steps=20, train_sampling_strategy="group_by_length", report_to=[], seed=cfg.seed, use_cpu=cfg.use_cpu,
         dataloader_num_workers=0)
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=dev_ds,
                       data_collator=DataCollatorForTokenClassification(tokenizer),
@@ -189,6 +211,7 @@ def main(config_path: str) -> Path:
     tokenizer.save_pretrained(model_dir)
     trainer.model.float()
     metrics: dict = {"train_seconds": round(seconds, 1), "train_windows": len(train_ds), "pretrained": cfg.pretrained,
+                     "init_model": cfg.init_model,
                      "public": cfg.public, "oversample_gold": cfg.oversample_gold}
     reports = []
     for name, ds in (("dev", dev_ds), ("test", test_ds)):
