@@ -86,27 +86,57 @@ def char_tags(text: str, spans: list[dict]) -> list[str]:
     return tags
 
 
+def _allowed(labels: list[str]) -> np.ndarray:
+    """allowed[i, j]: tag j may follow tag i (I-X only after B-X or I-X)."""
+    n = len(labels)
+    ok = np.ones((n, n), dtype=bool)
+    for j, tag in enumerate(labels):
+        if tag.startswith("I-"):
+            ok[:, j] = [labels[i] in (f"B-{tag[2:]}", tag) for i in range(n)]
+    return ok
+
+
+def viterbi(probs: np.ndarray, labels: list[str]) -> list[int]:
+    """The most probable tag sequence that is valid BIO (a constrained decode, no trained CRF)."""
+    allowed = _allowed(labels)
+    logp = np.log(np.clip(probs, 1e-12, 1.0))
+    start_ok = np.array([not t.startswith("I-") for t in labels])
+    score = np.where(start_ok, logp[0], -np.inf)
+    back = np.zeros((len(probs), len(labels)), dtype=int)
+    transition = np.where(allowed, 0.0, -np.inf)
+    for t in range(1, len(probs)):
+        cand = score[:, None] + transition
+        back[t] = cand.argmax(0)
+        score = cand.max(0) + logp[t]
+    path = [int(score.argmax())]
+    for t in range(len(probs) - 1, 0, -1):
+        path.append(int(back[t, path[-1]]))
+    return path[::-1]
+
+
 def decode(text: str, windows: list[Window], probs: list[np.ndarray], labels: list[str]) -> list[dict]:
     """Spans {start, end, label, confidence} from per-window probabilities of the content tokens.
 
-    An I- tag that does not continue a span of its label starts one; whitespace inside a span
-    is allowed; confidence is the mean probability of the span's character tags."""
+    Each character takes the probabilities of the window where it is most central; the tag
+    sequence is the most probable valid BIO one; confidence is the mean probability of the
+    span's character tags."""
+    own = sorted(owner(windows).items())
+    if not own:
+        return []
+    chars = [c for c, _ in own]
+    matrix = np.stack([probs[w][k] for _, (w, k) in own])
+    tags = viterbi(matrix, labels)
     spans: list[dict] = []
-    current: dict | None = None
-    for c, (w, k) in sorted(owner(windows).items()):
-        p = probs[w][k]
-        prefix, _, label = labels[int(p.argmax())].partition("-")
-        joins = current is not None and current["label"] == label and not text[current["end"]:c].strip()
-        if prefix == "I" and joins:
-            current["end"] = c + 1
-            current["p"].append(float(p.max()))
+    for i, (c, tag) in enumerate(zip(chars, tags)):
+        prefix, _, label = labels[tag].partition("-")
+        p = float(matrix[i, tag])
+        if prefix == "I" and spans and spans[-1]["open"]:
+            spans[-1]["end"] = c + 1
+            spans[-1]["p"].append(p)
             continue
-        if current is not None:
-            spans.append(current)
-            current = None
-        if prefix in ("B", "I"):
-            current = {"start": c, "end": c + 1, "label": label, "p": [float(p.max())]}
-    if current is not None:
-        spans.append(current)
+        if spans:
+            spans[-1]["open"] = False
+        if prefix == "B":
+            spans.append({"start": c, "end": c + 1, "label": label, "p": [p], "open": True})
     return [{"start": s["start"], "end": s["end"], "label": s["label"], "confidence": round(sum(s["p"]) / len(s["p"]), 4)}
             for s in spans]

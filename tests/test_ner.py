@@ -184,3 +184,16 @@ def test_pkuseg_from_its_wheel_segments_with_the_user_dictionary(tmp_path, monke
     monkeypatch.setenv("JIANBAO_PKUSEG_MODEL", str(model))
     doc = ChineseTokenizer(spacy.blank("zh").vocab, "pkuseg", user_dict=["县打传办"])("县打传办劝返传销人员87人。")
     assert [t.text for t in doc][:2] == ["县打传办", "劝返"]
+
+
+def test_viterbi_never_continues_a_span_across_another_tag():
+    from pipeline.encoding import viterbi
+
+    labels = ["O", "B-TITLE", "I-TITLE", "B-STAT", "I-STAT"]
+    # argmax per character would read B-TITLE, O, I-TITLE, I-STAT: two invalid continuations
+    probs = np.array([[0.1, 0.8, 0.05, 0.03, 0.02],
+                      [0.5, 0.0, 0.45, 0.03, 0.02],
+                      [0.1, 0.05, 0.6, 0.05, 0.2],
+                      [0.3, 0.05, 0.05, 0.1, 0.5]])
+    path = [labels[i] for i in viterbi(probs, labels)]
+    assert path == ["B-TITLE", "I-TITLE", "I-TITLE", "O"]
