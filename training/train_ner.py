@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.annotations.convert import LabelMap, convert
-from pipeline.annotations.records import AnnotationError, Record, read_records
+from pipeline.annotations.records import AnnotationError, Record, read_json, read_records
 from pipeline.encoding import BIO, CharEncoder, char_tags
 
 
@@ -53,12 +53,9 @@ class Config:
 
     @classmethod
     def load(cls, path: str | Path) -> "Config":
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise AnnotationError(f"{path}: no such config; see configs/ for examples") from None
-        except json.JSONDecodeError as e:
-            raise AnnotationError(f"{path}: config is not valid JSON ({e.msg} at line {e.lineno})") from None
+        data = read_json(path, "config", "see configs/ for examples")
+        if not isinstance(data, dict):
+            raise AnnotationError(f"{path}: a config is a JSON object of settings")
         unknown = set(data) - set(cls.__dataclass_fields__) - {"about"}
         if unknown:
             raise AnnotationError(f"{path}: unknown config keys {sorted(unknown)}")

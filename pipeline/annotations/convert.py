@@ -7,14 +7,13 @@ the mapping does not mention is an error, so nothing is mapped by accident.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..labels import ENTITY_LABELS
-from .records import AnnotationError, Record
+from .records import AnnotationError, Record, jsonl_objects, read_json
 
 FORMATS = ("cluener", "bio", "bmes")
 
@@ -28,13 +27,8 @@ class LabelMap:
 
     @classmethod
     def load(cls, path: str | Path) -> "LabelMap":
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise AnnotationError(f"{path}: no such mapping file; see configs/label_maps/ for examples") from None
-        except json.JSONDecodeError as e:
-            raise AnnotationError(f"{path}: mapping is not valid JSON ({e.msg} at line {e.lineno})") from None
-        if data.get("format") not in FORMATS or not isinstance(data.get("labels"), dict):
+        data = read_json(path, "mapping file", "see configs/label_maps/ for examples")
+        if not isinstance(data, dict) or data.get("format") not in FORMATS or not isinstance(data.get("labels"), dict):
             raise AnnotationError(f"{path}: a mapping needs \"format\" (one of {', '.join(FORMATS)}) and a \"labels\" object")
         bad = {k: v for k, v in data["labels"].items() if v is not None and v not in ENTITY_LABELS}
         if bad:
@@ -53,27 +47,22 @@ class LabelMap:
 
 def from_cluener(path: str | Path, mapping: LabelMap, prefix: str) -> Iterator[Record]:
     """CLUENER2020 JSONL: {"text", "label": {type: {mention: [[start, end_inclusive], ...]}}}."""
-    with Path(path).open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{n}"
-            try:
-                data = json.loads(line)
-                text = data["text"]
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise AnnotationError(f"{where}: not a CLUENER record (JSON with text and label)") from None
-            spans = []
-            for source_label, mentions in (data.get("label") or {}).items():
-                target = mapping.map(source_label, where)
-                for mention, places in mentions.items():
-                    for start, end_inclusive in places:
-                        if text[start:end_inclusive + 1] != mention:
-                            raise AnnotationError(f"{where}: {source_label} {mention!r} at [{start}, {end_inclusive}] "
-                                                  f"reads {text[start:end_inclusive + 1]!r} in the text")
-                        if target:
-                            spans.append({"start": start, "end": end_inclusive + 1, "label": target})
-            yield Record(f"{prefix}-{n:06d}", text, {"source": f"{Path(path).name}:{n}"}, spans).sorted()
+    for n, data in jsonl_objects(path):
+        where = f"{path}:{n}"
+        if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+            raise AnnotationError(f"{where}: not a CLUENER record (JSON with text and label)")
+        text = data["text"]
+        spans = []
+        for source_label, mentions in (data.get("label") or {}).items():
+            target = mapping.map(source_label, where)
+            for mention, places in mentions.items():
+                for start, end_inclusive in places:
+                    if text[start:end_inclusive + 1] != mention:
+                        raise AnnotationError(f"{where}: {source_label} {mention!r} at [{start}, {end_inclusive}] "
+                                              f"reads {text[start:end_inclusive + 1]!r} in the text")
+                    if target:
+                        spans.append({"start": start, "end": end_inclusive + 1, "label": target})
+        yield Record(f"{prefix}-{n:06d}", text, {"source": f"{Path(path).name}:{n}"}, spans).sorted()
 
 
 def _sentences(path: Path) -> Iterator[tuple[int, list[tuple[str, str]]]]:

@@ -7,10 +7,9 @@ Offsets are code points, as in the spec.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from .records import AnnotationError, Record
+from .records import AnnotationError, Record, jsonl_objects
 
 
 def to_lines(records: list[Record]) -> list[dict]:
@@ -52,15 +51,8 @@ def _record(line: dict, where: str) -> Record:
 def from_export(path: str | Path) -> list[Record]:
     """Records from a doccano JSONL export."""
     records = []
-    with Path(path).open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise AnnotationError(f"{path}:{n}: invalid JSON ({e.msg}); export the project as JSONL") from None
-            if not isinstance(data, dict):
-                raise AnnotationError(f"{path}:{n}: a doccano line must be a JSON object")
-            records.append(_record(data, f"{path}:{n}"))
+    for n, data in jsonl_objects(path, "export the project as JSONL"):
+        if not isinstance(data, dict):
+            raise AnnotationError(f"{path}:{n}: a doccano line must be a JSON object")
+        records.append(_record(data, f"{path}:{n}"))
     return records

@@ -8,11 +8,10 @@ The labeling config for the project is annotations/labelstudio.xml.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..labels import ENTITY_LABELS, RELATIONS
-from .records import AnnotationError, Record
+from .records import AnnotationError, Record, read_json
 
 FROM_NAME, TO_NAME = "label", "text"
 
@@ -99,10 +98,7 @@ def from_export(path: str | Path, use_predictions: bool = False) -> tuple[list[R
 
     A task nobody annotated is skipped and listed, unless `use_predictions` takes its
     pre-annotation as it stands."""
-    try:
-        tasks = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise AnnotationError(f"{path}: not a Label Studio JSON export ({e.msg}); export as JSON, not JSON-MIN or CSV") from None
+    tasks = read_json(path, "Label Studio JSON export", "export the project as JSON, not JSON-MIN or CSV")
     if not isinstance(tasks, list):
         raise AnnotationError(f"{path}: a Label Studio JSON export is a list of tasks")
     records, skipped = [], []

@@ -59,19 +59,40 @@ class Record:
         return Record(self.id, self.text, self.meta, [self.spans[i] for i in order], relations)
 
 
-def read_records(path: str | Path) -> Iterator[Record]:
-    """Records from a JSONL file; blank lines are skipped, a bad line raises with its number."""
+def _hint(hint: str) -> str:
+    return f"; {hint}" if hint else ""
+
+
+def read_json(path: str | Path, what: str, hint: str = "") -> object:
+    """A whole JSON file; a missing or broken file is an AnnotationError naming it and `what` it should be."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AnnotationError(f"{path}: no such {what}{_hint(hint)}") from None
+    except json.JSONDecodeError as e:
+        raise AnnotationError(f"{path}: {what} is not valid JSON ({e.msg} at line {e.lineno}){_hint(hint)}") from None
+
+
+def jsonl_objects(path: str | Path, hint: str = "") -> Iterator[tuple[int, object]]:
+    """(line number, parsed line) for each non-blank line of a JSONL file; a bad line raises with its number."""
     path = Path(path)
+    if not path.is_file():
+        raise AnnotationError(f"{path}: no such file{_hint(hint)}")
     with path.open(encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
                 continue
-            where = f"{path}:{n}"
             try:
                 data = json.loads(line)
             except json.JSONDecodeError as e:
-                raise AnnotationError(f"{where}: invalid JSON ({e.msg} at column {e.colno})") from None
-            yield Record.from_json(data, where)
+                raise AnnotationError(f"{path}:{n}: invalid JSON ({e.msg} at column {e.colno}){_hint(hint)}") from None
+            yield n, data
+
+
+def read_records(path: str | Path) -> Iterator[Record]:
+    """Spec records from a JSONL file."""
+    for n, data in jsonl_objects(path):
+        yield Record.from_json(data, f"{path}:{n}")
 
 
 def write_records(records: Iterable[Record], path: str | Path) -> int:
