@@ -8,12 +8,13 @@ import pytest
 
 from pipeline.annotations import doccano, labelstudio
 from pipeline.annotations.convert import LabelMap, convert
-from pipeline.annotations.export import char_bio, from_hf_row, to_docbin, to_hf
+from pipeline.annotations.export import from_hf_row, to_docbin, to_hf
 from pipeline.annotations.markup import from_markup, to_markup
 from pipeline.annotations.prelabel import prelabel
 from pipeline.annotations.records import AnnotationError, Record, read_records, write_records
 from pipeline.annotations.stats import count
 from pipeline.annotations.validate import validate
+from pipeline.encoding import char_tags
 
 TEXT = "2023年以来，省市场监管局、公安机关捣毁传销窝点202个，劝返87人。\n省长蒋涤非出席会议。"
 
@@ -224,7 +225,7 @@ def test_docbin_and_hf_exports(tmp_path):
     assert set(ds) == {"train", "dev"}
     row = ds["train"][0]
     names = ds["train"].features["ner_tags"].feature.names
-    assert [names[t] for t in row["ner_tags"]] == char_bio(record)
+    assert [names[t] for t in row["ner_tags"]] == char_tags(record.text, record.spans)
     assert from_hf_row(row).to_json() == record.to_json()
 
 

@@ -5,20 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..labels import ENTITY_LABELS
+from ..encoding import BIO, char_tags
 from .records import AnnotationError, Record
-
-BIO_TAGS: list[str] = ["O"] + [f"{p}-{label}" for label in ENTITY_LABELS for p in ("B", "I")]
-
-
-def char_bio(record: Record) -> list[str]:
-    """One BIO tag per character of the text."""
-    tags = ["O"] * len(record.text)
-    for s in record.spans:
-        tags[s["start"]] = f"B-{s['label']}"
-        for i in range(s["start"] + 1, s["end"]):
-            tags[i] = f"I-{s['label']}"
-    return tags
 
 
 def to_docbin(records: list[Record], path: str | Path):
@@ -57,12 +45,12 @@ def to_hf(groups: dict[str, list[Record]], path: str | Path):
         "spans": [{"start": Value("int32"), "end": Value("int32"), "label": Value("string")}],
         "relations": [{"head": Value("int32"), "child": Value("int32"), "label": Value("string")}],
         "tokens": Sequence(Value("string")),
-        "ner_tags": Sequence(ClassLabel(names=BIO_TAGS)),
+        "ner_tags": Sequence(ClassLabel(names=BIO)),
     })
     splits = {}
     for name, records in groups.items():
         rows = [{"id": r.id, "text": r.text, "meta": json.dumps(r.meta, ensure_ascii=False), "spans": r.spans,
-                 "relations": r.relations, "tokens": list(r.text), "ner_tags": char_bio(r)} for r in records]
+                 "relations": r.relations, "tokens": list(r.text), "ner_tags": char_tags(r.text, r.spans)} for r in records]
         splits[name] = Dataset.from_list(rows, features=features)
     dataset = DatasetDict(splits)
     dataset.save_to_disk(str(path))
