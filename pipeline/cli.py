@@ -47,13 +47,9 @@ def _annotations_validate(args: argparse.Namespace) -> int:
 
 def _annotations_stats(args: argparse.Namespace) -> int:
     from .annotations.io import load
-    from .annotations.stats import split_of, table
+    from .annotations.stats import by_split, table
 
-    groups: dict[str, list] = {}
-    for path, records in load(args.path).items():
-        for r in records:
-            groups.setdefault(split_of(r, path.stem), []).append(r)
-    print(table(dict(sorted(groups.items()))))
+    print(table(by_split(load(args.path))))
     return 0
 
 
@@ -87,17 +83,14 @@ def _annotations_convert(args: argparse.Namespace) -> int:
 def _annotations_export(args: argparse.Namespace) -> int:
     from .annotations.export import to_docbin, to_hf
     from .annotations.io import load
-    from .annotations.stats import split_of
+    from .annotations.stats import by_split
 
     files = load(args.path)
     if args.to == "docbin":
         records = [r for rs in files.values() for r in rs]
         to_docbin(records, args.output)
         return _done(len(records), "docs", args.output)
-    groups: dict[str, list] = {}
-    for path, records in files.items():
-        for r in records:
-            groups.setdefault(split_of(r, path.stem), []).append(r)
+    groups = by_split(files)
     to_hf(groups, args.output)
     return _done(sum(map(len, groups.values())), f"rows in splits {', '.join(sorted(groups))}", args.output)
 

@@ -20,23 +20,23 @@ def _prf(tp: int, n_pred: int, n_gold: int) -> dict:
     return {"p": round(p, 4), "r": round(r, 4), "f": round(f, 4)}
 
 
+def _span(s: dict) -> tuple[str, int, int]:
+    return s["label"], s["start"], s["end"]
+
+
+def _relations(record: Record) -> set[tuple]:
+    return {(r["label"], _span(record.spans[r["head"]]), _span(record.spans[r["child"]])) for r in record.relations}
+
+
 def score(pairs: list[tuple[Record, Record]]) -> dict:
     """Scores for (gold, predicted) record pairs over the same texts."""
     counts = {kind: {"tp": Counter(), "pred": Counter(), "gold": Counter()} for kind in ("ner", "relations")}
     for gold, pred in pairs:
-        g = {(s["start"], s["end"], s["label"]) for s in gold.spans}
-        p = {(s["start"], s["end"], s["label"]) for s in pred.spans}
-        for kind, items in (("gold", g), ("pred", p), ("tp", g & p)):
-            counts["ner"][kind].update(x[2] for x in items)
-
-        def rel(record: Record) -> set:
-            span = record.spans
-            return {(r["label"], tuple(span[r["head"]].values())[:3], tuple(span[r["child"]].values())[:3])
-                    for r in record.relations}
-
-        gr, pr = rel(gold), rel(pred)
-        for kind, items in (("gold", gr), ("pred", pr), ("tp", gr & pr)):
-            counts["relations"][kind].update(x[0] for x in items)
+        # each item is a tuple whose first element is its label
+        for kind, g, p in (("ner", {_span(s) for s in gold.spans}, {_span(s) for s in pred.spans}),
+                           ("relations", _relations(gold), _relations(pred))):
+            for which, items in (("gold", g), ("pred", p), ("tp", g & p)):
+                counts[kind][which].update(x[0] for x in items)
     out = {}
     for kind, labels in (("ner", ENTITY_LABELS), ("relations", tuple(RELATIONS))):
         c = counts[kind]
@@ -51,7 +51,7 @@ def predict_records(nlp, records: list[Record], batch_size: int = 8) -> list[Rec
     out = []
     for record, doc in zip(records, nlp.pipe((r.text for r in records), batch_size=batch_size)):
         spans = [{"start": e.start_char, "end": e.end_char, "label": e.label_} for e in doc.ents]
-        relations = list(doc.user_data.get("relations", [])) if hasattr(doc, "user_data") else []
+        relations = list(doc.user_data.get("relations", []))
         out.append(Record(record.id, record.text, record.meta, spans, relations))
     return out
 

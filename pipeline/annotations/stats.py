@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 from ..labels import ENTITY_LABELS, RELATIONS
 from .records import Record
@@ -10,6 +11,15 @@ from .records import Record
 
 def split_of(record: Record, default: str) -> str:
     return str(record.meta.get("split") or default)
+
+
+def by_split(files: dict[Path, list[Record]]) -> dict[str, list[Record]]:
+    """Records grouped by meta.split, else by the name of the file they came from, in split order."""
+    groups: dict[str, list[Record]] = {}
+    for path, records in files.items():
+        for r in records:
+            groups.setdefault(split_of(r, path.stem), []).append(r)
+    return dict(sorted(groups.items()))
 
 
 def count(records: list[Record]) -> dict[str, int]:

@@ -50,7 +50,8 @@ def validate_record(record: Record, check_normalized: bool = True) -> list[Probl
     for a, b in zip(ordered, ordered[1:]):
         if record.spans[b]["start"] < record.spans[a]["end"]:
             add("overlap", f"{_show(record, a)} overlaps {_show(record, b)}; spans are flat")
-    seen: Counter = Counter()
+    links: set[tuple] = set()
+    per_head: Counter = Counter()
     for k, r in enumerate(record.relations):
         head, child, label = r.get("head"), r.get("child"), r.get("label")
         if label not in RELATIONS:
@@ -64,13 +65,13 @@ def validate_record(record: Record, check_normalized: bool = True) -> list[Probl
             add("relation", f"relation {k} {label}: head {_show(record, head)} must be {want_head}")
         if record.spans[child].get("label") != want_child:
             add("relation", f"relation {k} {label}: child {_show(record, child)} must be {want_child}")
-        if (head, child, label) in seen:
+        if (head, child, label) in links:
             add("relation", f"relation {k} {label}: duplicate link from {_show(record, head)}")
-        seen[(head, child, label)] += 1
-        seen[(head, label)] += 1
-    for (key, count) in list(seen.items()):
-        if len(key) == 2 and key[1] in SINGLE_RELATIONS and count > 1:
-            add("relation", f"{_show(record, key[0])} has {count} {key[1]} links; at most one is allowed")
+        links.add((head, child, label))
+        per_head[(head, label)] += 1
+    for (head, label), count in per_head.items():
+        if label in SINGLE_RELATIONS and count > 1:
+            add("relation", f"{_show(record, head)} has {count} {label} links; at most one is allowed")
     if check_normalized:
         from ..normalize import normalize
 
