@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from spacy.language import Language
-
 SHIPPED = Path(__file__).resolve().parent.parent / "models" / "jianbao-ner"
 
 
@@ -16,20 +14,11 @@ class ModelError(RuntimeError):
 RULES = "rules"
 
 
-@Language.component("jianbao_rules_ner")
-def rules_ner(doc):
-    """The pre-annotation patterns as an NER component: the rules-only baseline."""
-    from .annotations.prelabel import prelabel_spans
-    from .ner import set_entities
-
-    return set_entities(doc, prelabel_spans(doc.text))
-
-
 def rules_pipeline():
     """The rules-only baseline pipeline, on characters."""
     import spacy
 
-    from . import segment  # noqa: F401
+    from . import rules_ner, segment  # noqa: F401  (register the component and the tokenizer)
 
     nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"@tokenizers": "jianbao.ChineseTokenizer.v1",
                                                            "segmenter": "char"}}})
