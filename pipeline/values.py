@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
 
 _CN_DIGITS = "零〇一二两双三四五六七八九十百千万亿"
 _MULT = {"万亿": 10**12, "亿": 10**8, "万": 10**4, "千": 10**3, "百": 10**2}
@@ -32,6 +35,9 @@ class Value:
     qualifier: str = "eq"  # eq, gt, ge, lt, le, approx, range
     value_max: float | int | None = None
     reason: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
 
 
 def _number(figure: str) -> float | int | None:
@@ -102,3 +108,24 @@ def parse_value(text: str, before: str = "", after: str = "") -> Value:
     if text.endswith("左右"):
         qualifier = "approx"
     return Value(value, unit, qualifier)
+
+
+# characters of context the qualifier words (近, 超过, 以上) are looked for in
+_CONTEXT = 3
+
+
+@Language.factory("jianbao_values", assigns=["span._.value"], requires=["doc.ents"])
+def make_values(nlp: Language, name: str):
+    return set_values
+
+
+def set_values(doc: Doc) -> Doc:
+    """Sets `span._.value` on every STAT."""
+    for ent in doc.ents:
+        if ent.label_ == "STAT":
+            ent._.value = parse_value(ent.text, doc.text[max(0, ent.start_char - _CONTEXT):ent.start_char],
+                                      doc.text[ent.end_char:ent.end_char + _CONTEXT])
+    return doc
+
+
+Span.set_extension("value", default=None, force=True)
