@@ -80,10 +80,10 @@ def test_training_writes_model_metrics_report_and_pipeline(trained):
 
 
 def test_loaded_pipeline_predicts_character_spans_with_confidence(trained):
-    from pipeline.models import load_pipeline
+    from pipeline.models import FACT_STAGES, load_pipeline
 
     nlp = load_pipeline(trained / "out" / "pipeline")
-    assert nlp.pipe_names == ["jianbao_ner"]
+    assert nlp.pipe_names == ["jianbao_ner", *FACT_STAGES]
     text = TEXTS[0][0]
     doc = nlp(text)
     found = {(e.text, e.label_) for e in doc.ents}
@@ -92,6 +92,15 @@ def test_loaded_pipeline_predicts_character_spans_with_confidence(trained):
         assert text[e.start_char:e.end_char] == e.text and 0.0 < e._.confidence <= 1.0
     long_text = "。".join(t for t, _ in TEXTS) * 3  # many windows
     assert all(long_text[e.start_char:e.end_char] == e.text for e in nlp(long_text).ents)
+
+
+def test_plain_spacy_load_finds_every_component_through_entry_points(trained):
+    # a fresh interpreter that never imports our package itself
+    code = ("import spacy, sys; nlp = spacy.load(sys.argv[1]); doc = nlp(sys.argv[2]); "
+            "print(nlp.pipe_names); print([(e.text, e.label_, e._.value is not None) for e in doc.ents if e.label_ == 'STAT'])")
+    out = subprocess.run([sys.executable, "-c", code, str(trained / "out" / "pipeline"), TEXTS[0][0]],
+                         capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    assert "jianbao_relations" in out and "('202个', 'STAT', True)" in out
 
 
 def test_evaluate_command_prints_the_documented_json(trained):

@@ -129,13 +129,15 @@ def gold_terms(records: list[Record]) -> list[str]:
 def build_pipeline(model_dir: Path, out: Path, cfg: Config, terms: list[str]) -> Path:
     import spacy
 
-    import pipeline.ner  # noqa: F401  (registers jianbao_ner)
-    import pipeline.segment  # noqa: F401  (registers the tokenizer)
+    from pipeline.models import add_fact_stages, register
+
+    register()
 
     nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"@tokenizers": "jianbao.ChineseTokenizer.v1",
                                                            "segmenter": cfg.segmenter}}})
     nlp.tokenizer.user_dict = terms
     nlp.add_pipe("jianbao_ner", config={"model": str(model_dir), "max_length": cfg.max_length, "stride": cfg.stride})
+    add_fact_stages(nlp)
     nlp.meta.update({"name": out.name.replace("-", "_"), "version": "0.1.0", "lang": "zh"})
     nlp.to_disk(out)
     return out

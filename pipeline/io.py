@@ -1,0 +1,87 @@
+"""Article records: the plain JSON one article becomes (pipeline/schema.json), built from a processed Doc.
+
+Connectors downstream (JSONL, DuckDB, pandas) see only these records, never Docs.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from spacy.tokens import Doc, Span
+
+from .relations import SENTENCE_END
+
+SCHEMA_PATH = Path(__file__).with_name("schema.json")
+
+
+class RecordError(ValueError):
+    """A record that does not follow pipeline/schema.json."""
+
+
+def sentence(text: str, start: int, end: int) -> str:
+    """The sentence around text[start:end], without its line break."""
+    a = max(text.rfind(c, 0, start) for c in SENTENCE_END) + 1
+    b = min([j + 1 for j in (text.find(c, end) for c in SENTENCE_END) if j >= 0] + [len(text)])
+    return text[a:b].strip()
+
+
+def _period(date: Span | None) -> dict | None:
+    if date is None:
+        return None
+    p = date._.date
+    return {"text": date.text, "start": p.start if p else None, "end": p.end if p else None,
+            "granularity": p.granularity if p else None, "reason": p.reason if p else "not resolved"}
+
+
+def _fact(doc: Doc, stat: Span) -> dict:
+    v = stat._.value
+    place = stat._.place
+    return {"text": stat.text, "start": stat.start_char, "end": stat.end_char,
+            "value": v.value, "value_max": v.value_max, "value_reason": v.reason, "unit": v.unit,
+            "qualifier": v.qualifier, "indicator": stat._.indicator,
+            "agency": [a.text for a in stat._.agencies or []],
+            "place": place.text if place else None, "place_via": place.via if place else None,
+            "period": _period(stat._.period), "sentence": sentence(doc.text, stat.start_char, stat.end_char)}
+
+
+def to_record(doc: Doc, id: str, source: str | None = None, published: str | None = None,
+              title: str | None = None) -> dict:
+    """The article record of a Doc that went through the whole pipeline."""
+    ents = list(doc.ents)
+    return {
+        "id": id, "source": source, "published": published or doc._.published, "title": title, "text": doc.text,
+        "entities": [{"text": e.text, "label": e.label_, "start": e.start_char, "end": e.end_char,
+                      "confidence": e._.confidence} for e in ents],
+        "relations": list(doc._.relations),
+        "facts": [_fact(doc, e) for e in ents if e.label_ == "STAT"],
+        "officials": [{"name": e.text, "titles": [t.text for t in e._.titles or []],
+                       "agency": e._.agency.text if e._.agency is not None else None,
+                       "start": e.start_char, "end": e.end_char} for e in ents if e.label_ == "OFFICIAL"],
+    }
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    import jsonschema
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def validate_record(record: dict) -> None:
+    """Raise RecordError naming the record, the field and the problem."""
+    errors = sorted(_validator().iter_errors(record), key=lambda e: list(e.absolute_path))
+    if errors:
+        e = errors[0]
+        where = "/".join(str(p) for p in e.absolute_path) or "(record)"
+        raise RecordError(f"record {record.get('id')!r}: {where}: {e.message}"
+                          + (f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""))
+    n = len(record["entities"])
+    for r in record["relations"]:
+        if not (r["head"] < n and r["child"] < n):
+            raise RecordError(f"record {record['id']!r}: relation {r} points past the {n} entities")
+    for e in record["entities"]:
+        if record["text"][e["start"]:e["end"]] != e["text"]:
+            raise RecordError(f"record {record['id']!r}: entity {e} does not match text[start:end]")

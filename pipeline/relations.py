@@ -1,0 +1,242 @@
+"""`jianbao_relations`: links each figure (STAT) to its agencies, period, place and indicator.
+
+The AGENCY and PERIOD rules are the spec's (../shared/spec/LABELS.md, "Relations"):
+agencies acting in the figure's own sentence, else those acting earlier in its
+paragraph, none when a place, company or person is the subject; the nearest DATE
+before the figure in its paragraph, never a later one, never a comparison baseline.
+Rules, not a model, so that readers of these bulletins can see and tune why a link
+was made: every rule below is one named constant or one short function.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+SENTENCE_END = "。！？!?\n"
+CLAUSE_END = SENTENCE_END + "，,；;：:"
+# between two agencies of one list: 市场监管、公安和街道办事处; 陕西省纪委监委
+LIST_JOINERS = re.compile(r"^(?:|、|和|及|以及|与|同|暨|/|会同|联合)$")
+# an agent heads its clause: before it stand only dates, punctuation and these words
+AGENT_CLAUSE_OPENERS = re.compile(r"^(?:[\s（）()“”\"]|全省|全市|全区|全县|全国|各级|各地|各|同时|此外|另外|其中|并|还|由|"
+                                  r"据|今天|今日|近日|日前|目前)*$")
+# 记者从X(举行的发布会上)获悉: X is the source that reports the paragraph's figures
+SOURCE_BEFORE, SOURCE_AFTER = ("从", "据"), re.compile(r"了解到|获悉|获得|得到|发布|消息|数据")
+# the speaker's own "we" (work reports): the agent is unstated, so the figure has no AGENCY link
+UNSTATED_AGENT = "我们"
+# a DATE right after one of these is a comparison baseline, not the figure's period
+BASELINE_BEFORE = ("较", "比", "同比", "相比", "对比", "与", "环比", "由")
+# dates that restate the year a paragraph opened with (过去一年，…全年实现…): the figure takes the opening one
+RESTATING_DATES = ("全年", "当年", "年内")
+# a DATE in an earlier sentence governs later ones only as the topic of its clause: before it stand only these
+TOPIC_OPENERS = re.compile(r"^(?:[\s（）()“”\"—]|刚刚过去的|过去的|截至|截止|自|从|在|于|到|至|当地时间|据|今天|今日|其中|同时|此外)*$")
+# a calendar day or month inside a cluster such as 今天（1月13日）15时: the period a figure is linked to
+CALENDAR = re.compile(r"\d+[年月日]|[一二三四五六七八九十]+月")
+CLUSTER_JOINERS = re.compile(r"^[\s（）()]*$")
+# scope words that stand for the article's own place, with the level they name
+SCOPE_WORDS = {"全省": "省", "我省": "省", "本省": "省", "全区": "区", "我区": "区", "全市": "市", "我市": "市",
+               "本市": "市", "该市": "市", "全县": "县", "我县": "县", "本县": "县", "该县": "县", "该区": "区",
+               "全州": "州", "全盟": "盟", "全国": "国"}
+# words kept off the front and back of an indicator: they qualify the count, not the thing counted
+INDICATOR_TRIM = re.compile(r"^(?:[、，,：:；;]|等部门|等单位|部门|联合|共|共计|累计|总计|合计|先后|已|已经|依法|全年|全省|全市|全县|全区|全国|其中|新|新增|"
+                            r"另|还|又|均|分别|相继|一共|达到|达|为|是|有|约|近|超过|超|逾|等)+|"
+                            r"(?:共|共计|累计|达到|达|为|是|约|近|超过|超|逾|总数|数量|人数|分别|已)+$")
+
+
+@dataclass(frozen=True)
+class PlaceRef:
+    """The place a figure is about: a PLACE span, or a scope word resolved to the article's place."""
+    text: str
+    start: int | None
+    end: int | None
+    via: str  # "span" or the scope word
+
+
+def _bounds(text: str, i: int, ends: str) -> tuple[int, int]:
+    a = max(text.rfind(c, 0, i) for c in ends) + 1
+    b = min([j for j in (text.find(c, i) for c in ends) if j >= 0] + [len(text)])
+    return a, b
+
+
+def _groups(doc: Doc, ents: list[Span]) -> list[list[Span]]:
+    """Agencies joined into lists by 、/和/及 or by nothing."""
+    groups: list[list[Span]] = []
+    for e in ents:
+        if groups and LIST_JOINERS.match(doc.text[groups[-1][-1].end_char:e.start_char]):
+            groups[-1].append(e)
+        else:
+            groups.append([e])
+    return groups
+
+
+def _is_agent(doc: Doc, ents: list[Span], group: list[Span]) -> bool:
+    """The list heads its clause (dates aside), or is the source a reporter cites (记者从X获悉)."""
+    start = group[0].start_char
+    clause_start = _bounds(doc.text, start, CLAUSE_END)[0]
+    chars = list(doc.text[clause_start:start])
+    for e in ents:
+        if e.label_ == "DATE" and clause_start <= e.start_char and e.end_char <= start:
+            chars[e.start_char - clause_start:e.end_char - clause_start] = " " * len(e)
+    before = "".join(chars)
+    if AGENT_CLAUSE_OPENERS.match(before):
+        return True
+    clause_end = _bounds(doc.text, group[-1].end_char, CLAUSE_END)[1]
+    return before.rstrip().endswith(SOURCE_BEFORE) and bool(SOURCE_AFTER.search(doc.text[group[-1].end_char:clause_end]))
+
+
+def _agents(doc: Doc, ents: list[Span], start: int, end: int) -> list[Span]:
+    """The first agent list in text[start:end]."""
+    inside = [e for e in ents if e.label_ == "AGENCY" and start <= e.start_char and e.end_char <= end]
+    for group in _groups(doc, inside):
+        if _is_agent(doc, ents, group):
+            return group
+    return []
+
+
+def _non_agency_subject(doc: Doc, ents: list[Span], start: int, stat: Span) -> bool:
+    """A place, company or person heads the clause that holds the figure (许昌市查获…)."""
+    clause_start = _bounds(doc.text, stat.start_char, CLAUSE_END)[0]
+    first = [e for e in ents if start <= e.start_char < stat.start_char and e.start_char >= clause_start]
+    if not first:
+        return False
+    head = first[0]
+    return head.label_ in ("PLACE", "ORG", "PERSON", "OFFICIAL") and \
+        not doc.text[clause_start:head.start_char].strip()
+
+
+def link_agencies(doc: Doc, ents: list[Span], stat: Span) -> list[Span]:
+    s0, s1 = _bounds(doc.text, stat.start_char, SENTENCE_END)
+    if UNSTATED_AGENT in doc.text[s0:stat.start_char]:
+        return []
+    own = _agents(doc, ents, s0, s1)
+    if own:
+        return own
+    if _non_agency_subject(doc, ents, s0, stat):
+        return []
+    p0 = _bounds(doc.text, stat.start_char, "\n")[0]
+    # the nearest earlier sentence of the paragraph with an agent
+    cursor = s0
+    while cursor > p0:
+        a, b = _bounds(doc.text, cursor - 1, SENTENCE_END)
+        found = _agents(doc, ents, a, b)
+        if found:
+            return found
+        cursor = a
+    return []
+
+
+def _clause_prefix(doc: Doc, ents: list[Span], span: Span) -> str:
+    """The text from the clause start to `span`, other DATEs blanked out."""
+    c0 = _bounds(doc.text, span.start_char, CLAUSE_END)[0]
+    chars = list(doc.text[c0:span.start_char])
+    for e in ents:
+        if e.label_ == "DATE" and c0 <= e.start_char and e.end_char <= span.start_char:
+            chars[e.start_char - c0:e.end_char - c0] = " " * len(e)
+    return "".join(chars)
+
+
+def _cluster_day(doc: Doc, dates: list[Span], chosen: Span) -> Span:
+    """今天（1月13日）15时: of dates standing together, the calendar day."""
+    i = dates.index(chosen)
+    lo = hi = i
+    while lo > 0 and CLUSTER_JOINERS.match(doc.text[dates[lo - 1].end_char:dates[lo].start_char]):
+        lo -= 1
+    while hi + 1 < len(dates) and CLUSTER_JOINERS.match(doc.text[dates[hi].end_char:dates[hi + 1].start_char]):
+        hi += 1
+    return next((d for d in dates[lo:hi + 1] if CALENDAR.search(d.text)), chosen)
+
+
+def link_period(doc: Doc, ents: list[Span], stat: Span) -> Span | None:
+    p0 = _bounds(doc.text, stat.start_char, "\n")[0]
+    s0 = _bounds(doc.text, stat.start_char, SENTENCE_END)[0]
+    dates = [e for e in ents if e.label_ == "DATE" and p0 <= e.start_char]
+    for e in reversed([d for d in dates if d.end_char <= stat.start_char]):
+        if doc.text[max(p0, e.start_char - 2):e.start_char].endswith(BASELINE_BEFORE):
+            continue
+        if e.start_char < s0 and not TOPIC_OPENERS.match(_clause_prefix(doc, ents, e)):
+            continue
+        if e.text in RESTATING_DATES:
+            opening = dates[0]
+            if opening.end_char <= e.start_char and TOPIC_OPENERS.match(_clause_prefix(doc, ents, opening)):
+                return _cluster_day(doc, dates, opening)
+        return _cluster_day(doc, dates, e)
+    return None
+
+
+def article_place(doc: Doc, ents: list[Span], level: str) -> Span | None:
+    """The first PLACE of the article whose name ends in the scope word's level (全省 → 湖南省), else the first."""
+    places = [e for e in ents if e.label_ == "PLACE"]
+    for e in places:
+        if e.text.endswith(level):
+            return e
+    return places[0] if places else None
+
+
+def link_place(doc: Doc, ents: list[Span], stat: Span) -> PlaceRef | None:
+    """The nearest PLACE or scope word before the figure in its sentence."""
+    s0 = _bounds(doc.text, stat.start_char, SENTENCE_END)[0]
+    best: PlaceRef | None = None
+    for e in ents:
+        if e.label_ == "PLACE" and s0 <= e.start_char and e.end_char <= stat.start_char:
+            best = PlaceRef(e.text, e.start_char, e.end_char, "span")
+    window = doc.text[s0:stat.start_char]
+    scope = max(((window.rfind(w), w) for w in SCOPE_WORDS), default=(-1, ""))
+    if scope[0] >= 0 and (best is None or s0 + scope[0] > best.start):
+        place = article_place(doc, ents, SCOPE_WORDS[scope[1]])
+        if scope[1] == "全国":
+            return PlaceRef("中国", None, None, "全国")
+        if place is not None:
+            return PlaceRef(place.text, place.start_char, place.end_char, scope[1])
+    return best
+
+
+def indicator(doc: Doc, ents: list[Span], stat: Span) -> str | None:
+    """What the figure counts: the words before it in its clause (取缔传销窝点202个), else the words after it
+    (202个传销窝点); entity names, dates and qualifiers taken out so that equal things group together."""
+    c0, c1 = _bounds(doc.text, stat.start_char, CLAUSE_END)
+    chars = list(doc.text)
+    for e in ents:  # other entities in the clause are not part of the counted thing
+        if e.label_ in ("DATE", "STAT", "AGENCY", "PLACE", "ORG", "OFFICIAL", "PERSON", "TITLE") and e != stat:
+            for i in range(e.start_char, e.end_char):
+                chars[i] = " "
+    before = "".join(chars[c0:stat.start_char]).split()
+    after = "".join(chars[stat.end_char:c1]).split()
+    for words in ((before[-1] if before else ""), (after[0] if after else "")):
+        words = INDICATOR_TRIM.sub("", re.sub(r"[“”\"‘’《》（）()·\s]", "", words))
+        if len(words) >= 2:
+            return words
+    return None
+
+
+@Language.factory("jianbao_relations", assigns=["doc._.relations", "span._.agencies", "span._.period",
+                                                "span._.place", "span._.indicator"], requires=["doc.ents"])
+def make_relations(nlp: Language, name: str):
+    return link
+
+
+def link(doc: Doc) -> Doc:
+    ents = list(doc.ents)
+    index = {(e.start_char, e.end_char): i for i, e in enumerate(ents)}
+    relations = []
+    for i, stat in enumerate(ents):
+        if stat.label_ != "STAT":
+            continue
+        agencies = link_agencies(doc, ents, stat)
+        period = link_period(doc, ents, stat)
+        stat._.agencies = agencies
+        stat._.period = period
+        stat._.place = link_place(doc, ents, stat)
+        stat._.indicator = indicator(doc, ents, stat)
+        relations += [{"head": i, "child": index[(a.start_char, a.end_char)], "label": "AGENCY"} for a in agencies]
+        if period is not None:
+            relations.append({"head": i, "child": index[(period.start_char, period.end_char)], "label": "PERIOD"})
+    doc._.relations = relations
+    return doc
+
+
+Doc.set_extension("relations", default=[], force=True)
+for _name in ("agencies", "period", "place", "indicator"):
+    Span.set_extension(_name, default=None, force=True)

@@ -1,0 +1,164 @@
+"""The rule stages after NER: periods, figure links, officials' posts, and the article record."""
+
+from datetime import date
+
+import pytest
+
+from pipeline.io import RecordError, to_record, validate_record
+from pipeline.models import FACT_STAGES, rules_pipeline
+from pipeline.ner import set_entities
+from pipeline.periods import parse_period
+
+PUB = date(2023, 8, 16)
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return rules_pipeline()
+
+
+def run(nlp, text: str, marked: list[tuple[str, str]], published: str | None = "2023-08-16"):
+    """Run the rule stages over `text` with entities given as (surface, label), found left to right."""
+    spans, cursor = [], 0
+    for surface, label in marked:
+        start = text.index(surface, cursor)
+        spans.append({"start": start, "end": start + len(surface), "label": label})
+        cursor = start + len(surface)
+    doc = set_entities(nlp.make_doc(text), spans)
+    doc._.published = published
+    for name in FACT_STAGES:
+        doc = nlp.get_pipe(name)(doc)
+    return doc
+
+
+def ent(doc, surface: str):
+    return next(e for e in doc.ents if e.text == surface)
+
+
+# --- periods -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, before, start, end", [
+    ("今年上半年", "", "2023-01-01", "2023-06-30"),
+    ("2022年以来", "", "2022-01-01", "2023-08-16"),
+    ("2019年至2020年6月", "", "2019-01-01", "2020-06-30"),
+    ("2020年10月底", "截至", None, "2020-10-31"),
+    ("2021年1-6月", "", "2021-01-01", "2021-06-30"),  # jionlp alone reads the whole year
+    ("1—10月", "", "2023-01-01", "2023-10-31"),  # jionlp alone refuses it
+    ("2018年1月19日至3月31日", "", "2018-01-19", "2018-03-31"),
+    ("8月15日下午", "", "2023-08-15", "2023-08-15"),
+    ("2020-01-22 13:42:09", "", "2020-01-22", "2020-01-22"),
+    ("年底", "", "2023-12-31", "2023-12-31"),
+    ("十四五", "", "2021-01-01", "2025-12-31"),
+    ("五年来", "", "2018-01-01", "2022-12-31"),
+    ("近年来", "", None, "2023-08-16"),
+    ("党的十八大以来", "", "2012-11-08", "2023-08-16"),
+])
+def test_periods_resolve_against_the_publication_date(text, before, start, end):
+    p = parse_period(text, PUB, before)
+    assert (p.start, p.end) == (start, end)
+
+
+def test_periods_never_invent_what_the_text_does_not_give():
+    relative = parse_period("今年上半年", None)
+    assert (relative.start, relative.end) == (None, None) and "publication date" in relative.reason
+    vague = parse_period("下阶段", PUB)
+    assert (vague.start, vague.end) == (None, None) and vague.reason
+    assert parse_period("近日", PUB).start is None  # an end, but no start
+
+
+def test_year_anaphora_take_the_year_the_passage_is_about(nlp):
+    doc = run(nlp, "过去一年，全年地区生产总值增长5%，比上年提高1个百分点。今天（8月15日），当天发布。",
+              [("过去一年", "DATE"), ("全年", "DATE"), ("5%", "STAT"), ("上年", "DATE"), ("1个百分点", "STAT"),
+               ("今天", "DATE"), ("8月15日", "DATE"), ("当天", "DATE")])
+    assert (ent(doc, "全年")._.date.start, ent(doc, "全年")._.date.end) == ("2022-01-01", "2022-12-31")
+    assert ent(doc, "上年")._.date.start == "2021-01-01"
+    assert ent(doc, "当天")._.date.start == "2023-08-15"
+
+
+# --- relations ------------------------------------------------------------------------------
+
+LIST_TEXT = "2021年以来，市场监管、公安和街道办事处等部门联合捣毁传销窝点5个，劝返传销人员87人。"
+LIST_ENTS = [("2021年以来", "DATE"), ("市场监管", "AGENCY"), ("公安", "AGENCY"), ("街道办事处", "AGENCY"),
+             ("5个", "STAT"), ("87人", "STAT")]
+
+
+def test_a_department_list_links_to_each_agency_and_the_governing_date(nlp):
+    doc = run(nlp, LIST_TEXT, LIST_ENTS)
+    for figure in ("5个", "87人"):
+        stat = ent(doc, figure)
+        assert [a.text for a in stat._.agencies] == ["市场监管", "公安", "街道办事处"]
+        assert stat._.period.text == "2021年以来"
+    assert ent(doc, "5个")._.indicator == "捣毁传销窝点"
+    assert ent(doc, "87人")._.indicator == "劝返传销人员"
+    # relations index doc.ents, heads are STATs
+    labels = {(doc.ents[r["head"]].text, doc.ents[r["child"]].text, r["label"]) for r in doc._.relations}
+    assert ("5个", "公安", "AGENCY") in labels and ("87人", "2021年以来", "PERIOD") in labels
+
+
+def test_a_paragraphs_agent_carries_to_sentences_without_one_but_not_past_the_line(nlp):
+    doc = run(nlp, "省市场监管局今天发布，全省取缔传销窝点202个。出动执法人员2万多人次。\n另查处案件3起。",
+              [("省市场监管局", "AGENCY"), ("今天", "DATE"), ("202个", "STAT"), ("2万多人次", "STAT"), ("3起", "STAT")])
+    assert [a.text for a in ent(doc, "2万多人次")._.agencies] == ["省市场监管局"]
+    assert ent(doc, "2万多人次")._.indicator == "出动执法人员"
+    assert ent(doc, "3起")._.agencies == [] and ent(doc, "3起")._.period is None
+
+
+def test_no_agency_for_a_place_subject_an_object_or_an_unstated_we(nlp):
+    doc = run(nlp, "许昌市查获传销窝点3个。我们向省政府报送报告12份。",
+              [("许昌市", "PLACE"), ("3个", "STAT"), ("省政府", "AGENCY"), ("12份", "STAT")])
+    assert ent(doc, "3个")._.agencies == []
+    assert ent(doc, "12份")._.agencies == []
+    assert ent(doc, "3个")._.place.text == "许昌市"
+
+
+def test_a_later_date_never_governs_and_a_baseline_never_does(nlp):
+    doc = run(nlp, "查处案件9起，较2020年下降3起。2022年，另查处5起。",
+              [("9起", "STAT"), ("2020年", "DATE"), ("3起", "STAT"), ("2022年", "DATE"), ("5起", "STAT")])
+    assert ent(doc, "9起")._.period is None
+    assert ent(doc, "3起")._.period is None
+    assert ent(doc, "5起")._.period.text == "2022年"
+
+
+def test_a_scope_word_resolves_to_the_articles_place(nlp):
+    doc = run(nlp, "湖南省召开会议。全省共捣毁传销窝点202个。",
+              [("湖南省", "PLACE"), ("202个", "STAT")])
+    place = ent(doc, "202个")._.place
+    assert (place.text, place.via) == ("湖南省", "全省")
+
+
+# --- officials ------------------------------------------------------------------------------
+
+def test_officials_take_the_titles_and_agency_written_before_the_name(nlp):
+    doc = run(nlp, "省市场监管局党组书记、局长钱俊君出席。中队长张阁说。",
+              [("省市场监管局", "AGENCY"), ("党组书记", "TITLE"), ("局长", "TITLE"), ("钱俊君", "OFFICIAL"),
+               ("中队长", "TITLE"), ("张阁", "OFFICIAL")])
+    qian = ent(doc, "钱俊君")
+    assert [t.text for t in qian._.titles] == ["党组书记", "局长"] and qian._.agency.text == "省市场监管局"
+    zhang = ent(doc, "张阁")
+    assert [t.text for t in zhang._.titles] == ["中队长"] and zhang._.agency is None
+
+
+# --- the article record ---------------------------------------------------------------------
+
+def test_the_record_follows_the_schema(nlp):
+    doc = run(nlp, LIST_TEXT, LIST_ENTS)
+    record = to_record(doc, "hunan-1", source="a.txt")
+    validate_record(record)
+    fact = record["facts"][0]
+    assert (fact["value"], fact["unit"], fact["qualifier"]) == (5, "个", "eq")
+    assert fact["agency"] == ["市场监管", "公安", "街道办事处"]
+    assert fact["period"] == {"text": "2021年以来", "start": "2021-01-01", "end": "2023-08-16",
+                              "granularity": "span", "reason": None}
+    assert fact["sentence"] == LIST_TEXT
+    assert record["facts"][1]["value"] == 87
+
+
+def test_a_broken_record_names_the_record_and_the_field(nlp):
+    record = to_record(run(nlp, LIST_TEXT, LIST_ENTS), "hunan-1")
+    record["facts"][0]["qualifier"] = "about"
+    with pytest.raises(RecordError, match=r"hunan-1.*facts/0/qualifier"):
+        validate_record(record)
+    record = to_record(run(nlp, LIST_TEXT, LIST_ENTS), "hunan-1")
+    record["entities"][0]["start"] += 1
+    with pytest.raises(RecordError, match="does not match"):
+        validate_record(record)
