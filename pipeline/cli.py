@@ -240,7 +240,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if not gold:
         raise AnnotationError(f"{args.gold}: no records to evaluate on")
     nlp = load_pipeline(args.model, segmenter=args.segmenter)
-    result = score(list(zip(gold, predict_records(nlp, gold))))
+    result = score(list(zip(gold, predict_records(nlp, gold, gold_entities=args.gold_entities))))
     print(json.dumps(result, indent=1) if args.output == "json" else table(result))
     return 0
 
@@ -280,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--model", default=None,
                     help="a spaCy pipeline folder (default: the shipped model), or 'rules' for the rules-only baseline")
     ev.add_argument("--segmenter", choices=("pkuseg", "char"), help="override the pipeline's word segmenter")
+    ev.add_argument("--gold-entities", action="store_true",
+                    help="use the gold spans instead of the NER stage, to score the rule stages (relations) alone")
     ev.add_argument("--output", choices=("table", "json"), default="table")
     ev.set_defaults(func=_evaluate)
     return parser
