@@ -90,6 +90,10 @@ def _granularity(start: date, end: date) -> str:
 
 _YEAR_WORDS = {"今年": 0, "本年": 0, "明年": 1, "去年": -1, "上年": -1}
 _MONTHS = re.compile(rf"(?:(\d{{4}})年|(今年|本年|明年|去年|上年))?(\d{{1,2}})月?(?:{_RANGE_SEP}(\d{{1,2}}))?月份?([初底末]?)")
+_DAY = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})[日号]?")
+_CN_DIGIT = "零〇一二三四五六七八九"
+# spellings that mean the same period
+_SYNONYMS = (("前半年", "上半年"), ("后半年", "下半年"), ("–", "-"), ("—", "-"))
 
 
 def _months(text: str, published: date | None) -> Period | None:
@@ -103,14 +107,62 @@ def _months(text: str, published: date | None) -> Period | None:
         return Period(None, None, reason="relative to a publication date the document lacks")
     y = int(year) if year else published.year + _YEAR_WORDS.get(word, 0)
     first, last = int(m1), int(m2 or m1)
-    if not 1 <= first <= last <= 12:
+    if not (1 <= first <= 12 and 1 <= last <= 12):
         return Period(None, None, reason="not a calendar month")
-    start, end = date(y, first, 1), _last_day(y, last)
+    start = date(y, first, 1)
+    end = _last_day(y if last >= first else y + 1, last)  # 8月至2月 runs into the next year
     if edge == "初":
         end = date(y, last, 10)
     elif edge:
         start = end
     return Period(start.isoformat(), end.isoformat(), _granularity(start, end))
+
+
+def _day(text: str, published: date | None) -> Period | None:
+    """2月29日, 2024年12月22日: read here, since jionlp checks a day against a year before it knows which."""
+    m = _DAY.fullmatch(text)
+    if not m:
+        return None
+    if m.group(1) is None and published is None:
+        return Period(None, None, reason="relative to a publication date the document lacks")
+    try:
+        d = date(int(m.group(1)) if m.group(1) else published.year, int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return Period(None, None, reason="no such day")
+    return Period(d.isoformat(), d.isoformat(), "day")
+
+
+def _half_month_or_year(text: str, published: date | None) -> Period | None:
+    """上半月/下半月 of the publication month; 上个半年/下个半年 next to the publication half-year."""
+    m = re.fullmatch(r"([上下])(个半年|半月)", text)
+    if not m:
+        return None
+    if published is None:
+        return Period(None, None, reason="relative to a publication date the document lacks")
+    y, month = published.year, published.month
+    if m.group(2) == "半月":
+        start, end = (date(y, month, 1), date(y, month, 15)) if m.group(1) == "上" else \
+            (date(y, month, 16), _last_day(y, month))
+    else:
+        half = (month - 1) // 6 + (-1 if m.group(1) == "上" else 1)  # 0 = first half of y
+        y, half = y + half // 2, half % 2
+        start, end = date(y, 6 * half + 1, 1), _last_day(y, 6 * half + 6)
+    return Period(start.isoformat(), end.isoformat(), _granularity(start, end))
+
+
+def _arabic(text: str) -> str:
+    """二零零四年八月十五 → 2004年8月15: numerals of a year, month or day become digits."""
+    import cn2an
+
+    def year(m: re.Match) -> str:
+        return "".join(str(_CN_DIGIT.index(c) - 1) if c not in "零〇" else "0" for c in m.group(1)) + "年"
+
+    def number(m: re.Match) -> str:
+        return str(cn2an.cn2an(m.group(1), "smart")) + m.group(2)
+
+    text = re.sub(rf"([{_CN_DIGIT}]{{4}})年", year, text)
+    return re.sub(rf"(?<![{_CN_DIGIT}十])([{_CN_DIGIT}十]{{1,3}})([月日号]|$)",
+                  lambda m: number(m) if re.search(r"月", text[:m.start()] + m.group(2)) else m.group(0), text)
 
 
 def _plan(text: str) -> Period | None:
@@ -158,10 +210,20 @@ def _jionlp(text: str, base: date) -> tuple[date, date] | None:
 @lru_cache(maxsize=4096)
 def parse_period(text: str, published: date | None = None, before: str = "") -> Period:
     """Period of one DATE span; `before` is the text just before it: 截至X is a running total up to X."""
-    period = _read(text.strip(), published, before)
+    t = _t2s().convert(re.sub(r"\s+", "", text))
+    for a, b in _SYNONYMS:
+        t = t.replace(a, b)
+    period = _read(re.sub(r"^[从自]", "", t), published, before)
     if before.endswith(_CUMULATIVE_PREFIX) and period.end and period.start:
         return Period(None, period.end, "open", reason="no stated start")
     return period
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
 
 
 def _read(t: str, published: date | None, before: str) -> Period:
@@ -190,9 +252,11 @@ def _read(t: str, published: date | None, before: str) -> Period:
         head = parse_period(since.group(1), published)
         if head.start:
             return Period(head.start, published.isoformat(), "span")
-    months = _months(t, published)
-    if months:
-        return months
+    t = _arabic(t)
+    for read in (_months, _day, _half_month_or_year):
+        found = read(t, published)
+        if found:
+            return found
     # a deadline (2018年4月1日前) covers its own day or year, as 到2027年 does
     rewritten = t[:-1] if t.endswith("前") and not t.endswith("以前") else t
     # a reading that changes with the reference day is relative: it needs the publication date

@@ -19,9 +19,16 @@ from spacy.tokens import Doc, Span
 _CN_DIGITS = "零〇一二两双三四五六七八九十百千万亿"
 _MULT = {"万亿": 10**12, "亿": 10**8, "万": 10**4, "千": 10**3, "百": 10**2}
 _ARABIC = r"\d+(?:,\d{3})*(?:\.\d+)?"
-_AMOUNT = rf"(?:(?P<ar>{_ARABIC})(?P<mult>万亿|亿|万|千|百)?|(?P<cn>[{_CN_DIGITS}]+(?:点[零〇一二三四五六七八九]+)?))"
-_FIGURE = re.compile(rf"^(?P<sign>[-−]|零下)?{_AMOUNT}(?P<more>[余多])?(?P<mult2>万亿|亿|万)?(?P<more2>[余多])?(?P<unit>.*?)(?P<tail>左右)?$")
-_RANGE = re.compile(rf"^(?P<low>.+?)\s*(?:-{{1,2}}|—{{1,2}}|~|～|至|到)\s*(?P<high>.+)$")
+# 千米, 千克, 千瓦 (units of a thousand) and 百分点: here 千 and 百 begin the unit, they multiply nothing
+_THOUSAND = r"千(?!米|克|瓦|卡|伏|帕|公顷|赫|焦|兆)"
+_HUNDRED = r"百(?!分点|分點)"
+_AMOUNT = (rf"(?:(?P<ar>{_ARABIC})(?P<mult>万亿|亿|万|{_THOUSAND}|{_HUNDRED})?|"
+           rf"(?P<cn>(?:[零〇一二两双三四五六七八九十万亿]|{_THOUSAND}|{_HUNDRED})+(?:点[零〇一二三四五六七八九]+)?))")
+_FIGURE = re.compile(rf"^(?P<sign>[-−]|零下|负)?{_AMOUNT}(?P<more>[余多])?(?P<mult2>万亿|亿|万)?(?P<more2>[余多])?(?P<unit>.*?)(?P<tail>左右)?$")
+_RANGE = re.compile(rf"^(?P<low>.+?)\s*(?:-{{1,2}}|—{{1,2}}|–|~|～|至|到)\s*(?P<high>.+)$")
+_PERCENT_WORDS = re.compile(r"^(?P<sign>负)?百分之(?P<n>.+)$")
+# traditional numeral characters the simplified patterns read
+_TRADITIONAL_NUMERALS = str.maketrans("萬億點兩", "万亿点两")
 _FRACTION = re.compile(r"^(\d+)/(\d+)$")
 _BEFORE = (("gt", ("超过", "多于", "高于", "逾", "超")), ("lt", ("将近", "接近", "不到", "不足", "低于", "近")),
            ("approx", ("大约", "约为", "约")))
@@ -62,7 +69,7 @@ def _number(figure: str) -> float | int | None:
 
 def _amount(text: str) -> tuple[float | int | None, str, bool]:
     """(value, unit, has 余/多) of one figure without outside context."""
-    m = _FIGURE.match(text)
+    m = _FIGURE.match(text.translate(_TRADITIONAL_NUMERALS))  # one character for one: positions hold
     if not m or not (m.group("ar") or m.group("cn")):
         return None, text, False
     base = _number(m.group("ar") or m.group("cn"))
@@ -75,15 +82,11 @@ def _amount(text: str) -> tuple[float | int | None, str, bool]:
         base = int(round(base)) if abs(base - round(base)) < 1e-6 else round(base, 6)
     if m.group("sign"):
         base = -base
-    return base, m.group("unit"), bool(m.group("more") or m.group("more2"))
+    return base, text[m.start("unit"):m.end("unit")], bool(m.group("more") or m.group("more2"))
 
 
-def parse_value(text: str, before: str = "", after: str = "") -> Value:
-    """The value of a STAT span `text`; `before`/`after` are a few characters around it."""
-    text = unicodedata.normalize("NFKC", text).strip()
-    fraction = _FRACTION.match(text)
-    if fraction:
-        return Value(round(int(fraction.group(1)) / int(fraction.group(2)), 6), "", "eq")
+def _outside(before: str, after: str) -> str:
+    """The qualifier set by words around the span: 近, 超过 before it; 以上, 以下 after it (which win)."""
     qualifier = "eq"
     for name, words in _BEFORE:
         if before.endswith(words):
@@ -92,6 +95,21 @@ def parse_value(text: str, before: str = "", after: str = "") -> Value:
     for name, words in _AFTER:
         if after.startswith(words):
             qualifier = name
+    return qualifier
+
+
+def parse_value(text: str, before: str = "", after: str = "") -> Value:
+    """The value of a STAT span `text`; `before`/`after` are a few characters around it."""
+    text = unicodedata.normalize("NFKC", text).strip()
+    percent = _PERCENT_WORDS.match(text.translate(_TRADITIONAL_NUMERALS))
+    if percent:  # 百分之五 is 5 %
+        n = _number(percent.group("n"))
+        if n is not None:
+            return Value(-n if percent.group("sign") else n, "%", _outside(before, after))
+    fraction = _FRACTION.match(text)
+    if fraction:
+        return Value(round(int(fraction.group(1)) / int(fraction.group(2)), 6), "", "eq")
+    qualifier = _outside(before, after)
     rng = _RANGE.match(text)
     if rng:
         high, unit, _ = _amount(rng.group("high"))
