@@ -11,7 +11,7 @@ from pathlib import Path
 
 from spacy.tokens import Doc, Span
 
-from .relations import SENTENCE_END
+from .relations import SENTENCE_END, Text
 
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
@@ -20,10 +20,10 @@ class RecordError(ValueError):
     """A record that does not follow pipeline/schema.json."""
 
 
-def sentence(text: str, start: int, end: int) -> str:
-    """The sentence around text[start:end], without its line break."""
-    a = max(text.rfind(c, 0, start) for c in SENTENCE_END) + 1
-    b = min([j + 1 for j in (text.find(c, end) for c in SENTENCE_END) if j >= 0] + [len(text)])
+def sentence(text: Text, start: int, end: int) -> str:
+    """The sentence around text[start:end] with its closing mark, without its line break."""
+    a = text.bounds(start, SENTENCE_END)[0]
+    b = min(text.bounds(end, SENTENCE_END)[1] + 1, len(text))
     return text[a:b].strip()
 
 
@@ -35,7 +35,7 @@ def _period(date: Span | None) -> dict | None:
             "granularity": p.granularity if p else None, "reason": p.reason if p else "not resolved"}
 
 
-def _fact(doc: Doc, stat: Span) -> dict:
+def _fact(text: Text, stat: Span) -> dict:
     v = stat._.value
     place = stat._.place
     return {"text": stat.text, "start": stat.start_char, "end": stat.end_char,
@@ -43,23 +43,38 @@ def _fact(doc: Doc, stat: Span) -> dict:
             "qualifier": v.qualifier, "indicator": stat._.indicator,
             "agency": [a.text for a in stat._.agencies or []],
             "place": place.text if place else None, "place_via": place.via if place else None,
-            "period": _period(stat._.period), "sentence": sentence(doc.text, stat.start_char, stat.end_char)}
+            "period": _period(stat._.period), "sentence": sentence(text, stat.start_char, stat.end_char)}
 
 
 def to_record(doc: Doc, id: str, source: str | None = None, published: str | None = None,
-              title: str | None = None) -> dict:
+              title: str | None = None, url: str | None = None) -> dict:
     """The article record of a Doc that went through the whole pipeline."""
-    ents = list(doc.ents)
+    ents, text = list(doc.ents), Text(doc.text)  # doc.text is built anew on each access
     return {
-        "id": id, "source": source, "published": published or doc._.published, "title": title, "text": doc.text,
+        "id": id, "source": source, "published": published or doc._.published, "title": title, "url": url,
+        "text": str(text),
         "entities": [{"text": e.text, "label": e.label_, "start": e.start_char, "end": e.end_char,
                       "confidence": e._.confidence} for e in ents],
         "relations": list(doc._.relations),
-        "facts": [_fact(doc, e) for e in ents if e.label_ == "STAT"],
+        "facts": [_fact(text, e) for e in ents if e.label_ == "STAT"],
         "officials": [{"name": e.text, "titles": [t.text for t in e._.titles or []],
                        "agency": e._.agency.text if e._.agency is not None else None,
                        "start": e.start_char, "end": e.end_char} for e in ents if e.label_ == "OFFICIAL"],
     }
+
+
+def merge_records(parts: list[tuple[int, dict]]) -> dict:
+    """One record from the records of consecutive pieces of an article, each with its start offset."""
+    first = parts[0][1]
+    merged = {**first, "text": "".join(r["text"] for _, r in parts), "entities": [], "relations": [],
+              "facts": [], "officials": []}
+    for offset, r in parts:
+        base = len(merged["entities"])
+        merged["entities"] += [{**e, "start": e["start"] + offset, "end": e["end"] + offset} for e in r["entities"]]
+        merged["relations"] += [{**x, "head": x["head"] + base, "child": x["child"] + base} for x in r["relations"]]
+        merged["facts"] += [{**f, "start": f["start"] + offset, "end": f["end"] + offset} for f in r["facts"]]
+        merged["officials"] += [{**o, "start": o["start"] + offset, "end": o["end"] + offset} for o in r["officials"]]
+    return merged
 
 
 @lru_cache(maxsize=1)

@@ -22,9 +22,15 @@ def register() -> None:
     from . import ner, officials, periods, relations, rules_ner, segment, values  # noqa: F401
 
 
+# spaCy refuses texts over 1M characters to protect its parser's memory; ours has no parser and the NER
+# stage reads text in windows, so a long report is processed whole rather than refused or cut.
+MAX_LENGTH = 100_000_000
+
+
 def add_fact_stages(nlp) -> None:
-    """Append the rule stages that turn entities into facts, where missing."""
+    """Append the rule stages that turn entities into facts, where missing; lift spaCy's length limit."""
     register()
+    nlp.max_length = max(nlp.max_length, MAX_LENGTH)
     for name in FACT_STAGES:
         if name not in nlp.pipe_names:
             nlp.add_pipe(name)

@@ -8,6 +8,9 @@ word token where an entity edge falls inside it — and gives each entity a
 
 from __future__ import annotations
 
+import bisect
+import copy
+import json
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +33,7 @@ class TransformerNER:
         self.name = name
         self.max_length, self.stride, self.batch_size, self.threads = max_length, stride, batch_size, threads
         self.model = self.tokenizer = self.encoder = None
+        self.stored_dtype: str | None = None
         self.labels: list[str] = []
         if model:
             self.load(model)
@@ -45,7 +49,8 @@ class TransformerNER:
         if self.threads:
             torch.set_num_threads(self.threads)
         self.tokenizer = AutoTokenizer.from_pretrained(path)
-        # shipped weights may be fp16 to save space; CPU inference runs in fp32
+        # shipped weights may be fp16 to save space; CPU inference runs in fp32, saving keeps the stored type
+        self.stored_dtype = json.loads((path / "config.json").read_text(encoding="utf-8")).get("dtype")
         self.model = AutoModelForTokenClassification.from_pretrained(path, dtype=torch.float32).eval()
         self.labels = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
         length = min(self.max_length, self.model.config.max_position_embeddings)  # the encoder's own limit
@@ -97,7 +102,8 @@ class TransformerNER:
             raise NERModelError(f"component {self.name!r} has no model to save")
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        self.model.save_pretrained(path)
+        model = copy.deepcopy(self.model).half() if self.stored_dtype == "float16" else self.model
+        model.save_pretrained(path)
         self.tokenizer.save_pretrained(path)
 
     def from_disk(self, path, *, exclude=tuple()) -> "TransformerNER":
@@ -108,8 +114,11 @@ class TransformerNER:
 def _split_at(doc: Doc, cuts: set[int]) -> Doc:
     """Split tokens so that every character offset in `cuts` is a token boundary."""
     todo = []
+    ordered = sorted(cuts)
     for token in doc:
-        inner = sorted(c - token.idx for c in cuts if token.idx < c < token.idx + len(token.text))
+        lo = bisect.bisect_right(ordered, token.idx)
+        hi = bisect.bisect_left(ordered, token.idx + len(token.text))
+        inner = [c - token.idx for c in ordered[lo:hi]]
         if inner:
             bounds = [0, *inner, len(token.text)]
             todo.append((token, [token.text[a:b] for a, b in zip(bounds, bounds[1:])]))

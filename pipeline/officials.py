@@ -15,12 +15,14 @@ from spacy.tokens import Doc, Span
 POST_JOINERS = re.compile(r"^(?:|、|兼|\s+)$")
 
 
-def posts(doc: Doc, ents: list[Span], official: Span) -> tuple[list[Span], Span | None]:
+def posts(text: str, ents: list[Span], i: int) -> tuple[list[Span], Span | None]:
+    """The titles and agency before `ents[i]` (an OFFICIAL); `ents` in text order."""
     titles: list[Span] = []
     agency: Span | None = None
-    cursor = official.start_char
-    for e in reversed([e for e in ents if e.end_char <= official.start_char]):
-        if e.label_ not in ("TITLE", "AGENCY") or not POST_JOINERS.match(doc.text[e.end_char:cursor]):
+    cursor = ents[i].start_char
+    for j in range(i - 1, -1, -1):
+        e = ents[j]
+        if e.label_ not in ("TITLE", "AGENCY") or not POST_JOINERS.match(text[e.end_char:cursor]):
             break
         if e.label_ == "TITLE":
             titles.insert(0, e)
@@ -36,10 +38,10 @@ def make_officials(nlp: Language, name: str):
 
 
 def attach_posts(doc: Doc) -> Doc:
-    ents = list(doc.ents)
-    for ent in ents:
+    ents, text = list(doc.ents), doc.text
+    for i, ent in enumerate(ents):
         if ent.label_ == "OFFICIAL":
-            ent._.titles, ent._.agency = posts(doc, ents, ent)
+            ent._.titles, ent._.agency = posts(text, ents, i)
     return doc
 
 

@@ -295,11 +295,12 @@ def resolve_dates(doc: Doc) -> Doc:
     """Sets `span._.date` on every DATE. 当天 takes the previous resolved date; 全年 and 上年 take
     the year of the previous resolved date (the year the passage is about), not the publication year."""
     published = published_date(doc._.published)
+    text = doc.text  # built anew on each access: read it once
     previous: Period | None = None
     for ent in doc.ents:
         if ent.label_ != "DATE":
             continue
-        before = doc.text[max(0, ent.start_char - 3):ent.start_char]
+        before = text[max(0, ent.start_char - 3):ent.start_char]
         period = parse_period(ent.text, published, before)
         if previous is not None and (previous.start or previous.end):
             year = int((previous.start or previous.end)[:4])

@@ -10,6 +10,7 @@ was made: every rule below is one named constant or one short function.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -55,137 +56,151 @@ class PlaceRef:
     via: str  # "span" or the scope word
 
 
-def _bounds(text: str, i: int, ends: str) -> tuple[int, int]:
-    a = max(text.rfind(c, 0, i) for c in ends) + 1
-    b = min([j for j in (text.find(c, i) for c in ends) if j >= 0] + [len(text)])
-    return a, b
+class Text(str):
+    """A document's text with the positions of its sentence, clause and line ends indexed on first use,
+    so that finding the sentence around a figure is a bisect, not a scan of a long report."""
+
+    def bounds(self, i: int, ends: str) -> tuple[int, int]:
+        """[a, b): from just after the last of `ends` before i to the first one at or after i."""
+        marks = self.__dict__.get(ends)
+        if marks is None:
+            marks = self.__dict__[ends] = [m.start() for m in re.finditer(f"[{re.escape(ends)}]", self)]
+        k = bisect.bisect_left(marks, i)
+        return (marks[k - 1] + 1 if k else 0), (marks[k] if k < len(marks) else len(self))
 
 
-def _groups(doc: Doc, ents: list[Span]) -> list[list[Span]]:
+def _bounds(text: Text, i: int, ends: str) -> tuple[int, int]:
+    return text.bounds(i, ends)
+
+
+def _groups(text: str, ents: list[Span]) -> list[list[Span]]:
     """Agencies joined into lists by 、/和/及 or by nothing."""
     groups: list[list[Span]] = []
     for e in ents:
-        if groups and LIST_JOINERS.match(doc.text[groups[-1][-1].end_char:e.start_char]):
+        if groups and LIST_JOINERS.match(text[groups[-1][-1].end_char:e.start_char]):
             groups[-1].append(e)
         else:
             groups.append([e])
     return groups
 
 
-def _is_agent(doc: Doc, ents: list[Span], group: list[Span]) -> bool:
+def _is_agent(text: str, ents: list[Span], group: list[Span]) -> bool:
     """The list heads its clause (dates aside), or is the source a reporter cites (记者从X获悉)."""
     start = group[0].start_char
-    clause_start = _bounds(doc.text, start, CLAUSE_END)[0]
-    chars = list(doc.text[clause_start:start])
+    clause_start = _bounds(text, start, CLAUSE_END)[0]
+    chars = list(text[clause_start:start])
     for e in ents:
         if e.label_ == "DATE" and clause_start <= e.start_char and e.end_char <= start:
             chars[e.start_char - clause_start:e.end_char - clause_start] = " " * len(e)
     before = "".join(chars)
     if AGENT_CLAUSE_OPENERS.match(before):
         return True
-    clause_end = _bounds(doc.text, group[-1].end_char, CLAUSE_END)[1]
-    return before.rstrip().endswith(SOURCE_BEFORE) and bool(SOURCE_AFTER.search(doc.text[group[-1].end_char:clause_end]))
+    clause_end = _bounds(text, group[-1].end_char, CLAUSE_END)[1]
+    return before.rstrip().endswith(SOURCE_BEFORE) and bool(SOURCE_AFTER.search(text[group[-1].end_char:clause_end]))
 
 
-def _agents(doc: Doc, ents: list[Span], start: int, end: int) -> list[Span]:
+def _agents(text: str, ents: list[Span], start: int, end: int) -> list[Span]:
     """The first agent list in text[start:end]."""
     inside = [e for e in ents if e.label_ == "AGENCY" and start <= e.start_char and e.end_char <= end]
-    for group in _groups(doc, inside):
-        if _is_agent(doc, ents, group):
+    for group in _groups(text, inside):
+        if _is_agent(text, ents, group):
             return group
     return []
 
 
-def _non_agency_subject(doc: Doc, ents: list[Span], start: int, stat: Span) -> bool:
+def _non_agency_subject(text: str, ents: list[Span], start: int, stat: Span) -> bool:
     """A place, company or person heads the clause that holds the figure (许昌市查获…)."""
-    clause_start = _bounds(doc.text, stat.start_char, CLAUSE_END)[0]
+    clause_start = _bounds(text, stat.start_char, CLAUSE_END)[0]
     first = [e for e in ents if start <= e.start_char < stat.start_char and e.start_char >= clause_start]
     if not first:
         return False
     head = first[0]
     return head.label_ in ("PLACE", "ORG", "PERSON", "OFFICIAL") and \
-        not doc.text[clause_start:head.start_char].strip()
+        not text[clause_start:head.start_char].strip()
 
 
-def link_agencies(doc: Doc, ents: list[Span], stat: Span) -> list[Span]:
-    s0, s1 = _bounds(doc.text, stat.start_char, SENTENCE_END)
-    if UNSTATED_AGENT in doc.text[s0:stat.start_char]:
+def link_agencies(text: str, ents: list[Span], stat: Span) -> list[Span]:
+    s0, s1 = _bounds(text, stat.start_char, SENTENCE_END)
+    if UNSTATED_AGENT in text[s0:stat.start_char]:
         return []
-    own = _agents(doc, ents, s0, s1)
+    own = _agents(text, ents, s0, s1)
     if own:
         return own
-    if _non_agency_subject(doc, ents, s0, stat):
+    if _non_agency_subject(text, ents, s0, stat):
         return []
-    p0 = _bounds(doc.text, stat.start_char, "\n")[0]
+    p0 = _bounds(text, stat.start_char, "\n")[0]
     # the nearest earlier sentence of the paragraph with an agent
     cursor = s0
     while cursor > p0:
-        a, b = _bounds(doc.text, cursor - 1, SENTENCE_END)
-        found = _agents(doc, ents, a, b)
+        a, b = _bounds(text, cursor - 1, SENTENCE_END)
+        found = _agents(text, ents, a, b)
         if found:
             return found
         cursor = a
     return []
 
 
-def _clause_prefix(doc: Doc, ents: list[Span], span: Span) -> str:
+def _clause_prefix(text: str, ents: list[Span], span: Span) -> str:
     """The text from the clause start to `span`, other DATEs blanked out."""
-    c0 = _bounds(doc.text, span.start_char, CLAUSE_END)[0]
-    chars = list(doc.text[c0:span.start_char])
+    c0 = _bounds(text, span.start_char, CLAUSE_END)[0]
+    chars = list(text[c0:span.start_char])
     for e in ents:
         if e.label_ == "DATE" and c0 <= e.start_char and e.end_char <= span.start_char:
             chars[e.start_char - c0:e.end_char - c0] = " " * len(e)
     return "".join(chars)
 
 
-def _cluster_day(doc: Doc, dates: list[Span], chosen: Span) -> Span:
+def _cluster_day(text: str, dates: list[Span], chosen: Span) -> Span:
     """今天（1月13日）15时: of dates standing together, the calendar day."""
     i = dates.index(chosen)
     lo = hi = i
-    while lo > 0 and CLUSTER_JOINERS.match(doc.text[dates[lo - 1].end_char:dates[lo].start_char]):
+    while lo > 0 and CLUSTER_JOINERS.match(text[dates[lo - 1].end_char:dates[lo].start_char]):
         lo -= 1
-    while hi + 1 < len(dates) and CLUSTER_JOINERS.match(doc.text[dates[hi].end_char:dates[hi + 1].start_char]):
+    while hi + 1 < len(dates) and CLUSTER_JOINERS.match(text[dates[hi].end_char:dates[hi + 1].start_char]):
         hi += 1
     return next((d for d in dates[lo:hi + 1] if CALENDAR.search(d.text)), chosen)
 
 
-def link_period(doc: Doc, ents: list[Span], stat: Span) -> Span | None:
-    p0 = _bounds(doc.text, stat.start_char, "\n")[0]
-    s0 = _bounds(doc.text, stat.start_char, SENTENCE_END)[0]
+def link_period(text: str, ents: list[Span], stat: Span) -> Span | None:
+    p0 = _bounds(text, stat.start_char, "\n")[0]
+    s0 = _bounds(text, stat.start_char, SENTENCE_END)[0]
     dates = [e for e in ents if e.label_ == "DATE" and p0 <= e.start_char]
     for e in reversed([d for d in dates if d.end_char <= stat.start_char]):
-        if doc.text[max(p0, e.start_char - 2):e.start_char].endswith(BASELINE_BEFORE):
+        if text[max(p0, e.start_char - 2):e.start_char].endswith(BASELINE_BEFORE):
             continue
-        if e.start_char < s0 and not TOPIC_OPENERS.match(_clause_prefix(doc, ents, e)):
+        if e.start_char < s0 and not TOPIC_OPENERS.match(_clause_prefix(text, ents, e)):
             continue
         if e.text in RESTATING_DATES:
             opening = dates[0]
-            if opening.end_char <= e.start_char and TOPIC_OPENERS.match(_clause_prefix(doc, ents, opening)):
-                return _cluster_day(doc, dates, opening)
-        return _cluster_day(doc, dates, e)
+            if opening.end_char <= e.start_char and TOPIC_OPENERS.match(_clause_prefix(text, ents, opening)):
+                return _cluster_day(text, dates, opening)
+        return _cluster_day(text, dates, e)
     return None
 
 
-def article_place(doc: Doc, ents: list[Span], level: str) -> Span | None:
-    """The first PLACE of the article whose name ends in the scope word's level (全省 → 湖南省), else the first."""
-    places = [e for e in ents if e.label_ == "PLACE"]
-    for e in places:
-        if e.text.endswith(level):
-            return e
-    return places[0] if places else None
+def article_places(ents: list[Span]) -> dict[str, Span]:
+    """For each scope level (省, 市, …) the article's first PLACE whose name ends in it (全省 → 湖南省);
+    a level with no such place is absent: the article's place is not guessed."""
+    first: dict[str, Span] = {}
+    for e in ents:
+        if e.label_ == "PLACE":
+            for level in set(SCOPE_WORDS.values()) - first.keys():
+                if e.text.endswith(level):
+                    first[level] = e
+    return first
 
 
-def link_place(doc: Doc, ents: list[Span], stat: Span) -> PlaceRef | None:
-    """The nearest PLACE or scope word before the figure in its sentence."""
-    s0 = _bounds(doc.text, stat.start_char, SENTENCE_END)[0]
+def link_place(text: str, ents: list[Span], stat: Span, places: dict[str, Span]) -> PlaceRef | None:
+    """The nearest PLACE or scope word before the figure in its sentence; `places` are the article's."""
+    s0 = _bounds(text, stat.start_char, SENTENCE_END)[0]
     best: PlaceRef | None = None
     for e in ents:
         if e.label_ == "PLACE" and s0 <= e.start_char and e.end_char <= stat.start_char:
             best = PlaceRef(e.text, e.start_char, e.end_char, "span")
-    window = doc.text[s0:stat.start_char]
+    window = text[s0:stat.start_char]
     scope = max(((window.rfind(w), w) for w in SCOPE_WORDS), default=(-1, ""))
     if scope[0] >= 0 and (best is None or s0 + scope[0] > best.start):
-        place = article_place(doc, ents, SCOPE_WORDS[scope[1]])
+        place = places.get(SCOPE_WORDS[scope[1]])
         if scope[1] == "全国":
             return PlaceRef("中国", None, None, "全国")
         if place is not None:
@@ -193,17 +208,16 @@ def link_place(doc: Doc, ents: list[Span], stat: Span) -> PlaceRef | None:
     return best
 
 
-def indicator(doc: Doc, ents: list[Span], stat: Span) -> str | None:
+def indicator(text: str, ents: list[Span], stat: Span) -> str | None:
     """What the figure counts: the words before it in its clause (取缔传销窝点202个), else the words after it
     (202个传销窝点); entity names, dates and qualifiers taken out so that equal things group together."""
-    c0, c1 = _bounds(doc.text, stat.start_char, CLAUSE_END)
-    chars = list(doc.text)
+    c0, c1 = _bounds(text, stat.start_char, CLAUSE_END)
+    chars = list(text[c0:c1])
     for e in ents:  # other entities in the clause are not part of the counted thing
-        if e.label_ in ("DATE", "STAT", "AGENCY", "PLACE", "ORG", "OFFICIAL", "PERSON", "TITLE") and e != stat:
-            for i in range(e.start_char, e.end_char):
-                chars[i] = " "
-    before = "".join(chars[c0:stat.start_char]).split()
-    after = "".join(chars[stat.end_char:c1]).split()
+        if e.label_ != "CAMPAIGN" and e != stat and c0 <= e.start_char and e.end_char <= c1:
+            chars[e.start_char - c0:e.end_char - c0] = " " * len(e.text)
+    before = "".join(chars[:stat.start_char - c0]).split()
+    after = "".join(chars[stat.end_char - c0:]).split()
     for words in ((before[-1] if before else ""), (after[0] if after else "")):
         words = INDICATOR_TRIM.sub("", re.sub(r"[“”\"‘’《》（）()·\s]", "", words))
         if len(words) >= 2:
@@ -218,21 +232,31 @@ def make_relations(nlp: Language, name: str):
 
 
 def link(doc: Doc) -> Doc:
+    """Every rule looks no further than the figure's paragraph (and the article's places), so each
+    paragraph is handled with its own entities: a long report costs its length, not its length squared."""
+    text = Text(doc.text)  # doc.text is built anew on each access: read it once
     ents = list(doc.ents)
-    index = {(e.start_char, e.end_char): i for i, e in enumerate(ents)}
+    places = article_places(ents)
     relations = []
-    for i, stat in enumerate(ents):
-        if stat.label_ != "STAT":
-            continue
-        agencies = link_agencies(doc, ents, stat)
-        period = link_period(doc, ents, stat)
-        stat._.agencies = agencies
-        stat._.period = period
-        stat._.place = link_place(doc, ents, stat)
-        stat._.indicator = indicator(doc, ents, stat)
-        relations += [{"head": i, "child": index[(a.start_char, a.end_char)], "label": "AGENCY"} for a in agencies]
-        if period is not None:
-            relations.append({"head": i, "child": index[(period.start_char, period.end_char)], "label": "PERIOD"})
+    first = 0
+    while first < len(ents):
+        end = text.bounds(ents[first].start_char, "\n")[1]
+        last = first
+        while last < len(ents) and ents[last].start_char < end:
+            last += 1
+        paragraph = ents[first:last]
+        for i, stat in enumerate(paragraph, first):
+            if stat.label_ != "STAT":
+                continue
+            agencies = link_agencies(text, paragraph, stat)
+            period = link_period(text, paragraph, stat)
+            stat._.agencies, stat._.period = agencies, period
+            stat._.place = link_place(text, paragraph, stat, places)
+            stat._.indicator = indicator(text, paragraph, stat)
+            relations += [{"head": i, "child": first + paragraph.index(a), "label": "AGENCY"} for a in agencies]
+            if period is not None:
+                relations.append({"head": i, "child": first + paragraph.index(period), "label": "PERIOD"})
+        first = last
     doc._.relations = relations
     return doc
 

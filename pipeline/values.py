@@ -139,10 +139,11 @@ def make_values(nlp: Language, name: str):
 
 def set_values(doc: Doc) -> Doc:
     """Sets `span._.value` on every STAT."""
+    text = doc.text  # built anew on each access: read it once
     for ent in doc.ents:
         if ent.label_ == "STAT":
-            ent._.value = parse_value(ent.text, doc.text[max(0, ent.start_char - _CONTEXT):ent.start_char],
-                                      doc.text[ent.end_char:ent.end_char + _CONTEXT])
+            ent._.value = parse_value(ent.text, text[max(0, ent.start_char - _CONTEXT):ent.start_char],
+                                      text[ent.end_char:ent.end_char + _CONTEXT])
     return doc
 
 
