@@ -9,8 +9,10 @@ from pathlib import Path
 
 from .annotations.records import AnnotationError
 from .base_model import BaseModelError
+from .extract import ExtractError
 from .models import ModelError
 from .normalize import NormalizeError, normalize, normalize_file
+from .query import QueryError
 
 
 def _clean(args: argparse.Namespace) -> int:
@@ -216,6 +218,21 @@ def _model_base(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_ship(args: argparse.Namespace) -> int:
+    """Save a trained pipeline, with every rule stage, as the folder spacy.load and the main job use."""
+    from .models import load_pipeline
+
+    nlp = load_pipeline(args.pipeline)
+    if not args.fp32:
+        nlp.get_pipe("jianbao_ner").stored_dtype = "float16"  # half the size; F1 unchanged (see the model card)
+    out = Path(args.out)
+    nlp.meta.update({"name": "jianbao_ner", "version": args.version})
+    nlp.to_disk(out)
+    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    print(f"{args.pipeline} -> {out} ({size / 1e6:.1f} MB; write or update {out}/README.md, the model card)")
+    return 0
+
+
 def _model_pkuseg(args: argparse.Namespace) -> int:
     from .segment import fetch_pkuseg
 
@@ -272,6 +289,12 @@ def build_parser() -> argparse.ArgumentParser:
     pku.add_argument("--out", help="folder to unpack into (default: $JIANBAO_PKUSEG_MODEL or ~/.cache/jianbao/pkuseg/default)")
     pku.add_argument("--cache", default=".cache/wheels", help="where the downloaded wheel is kept")
     pku.set_defaults(func=_model_pkuseg)
+    ship = msub.add_parser("ship", help="save a trained pipeline (models/runs/NAME/pipeline) with all stages for shipping")
+    ship.add_argument("pipeline", help="a pipeline folder written by `jianbao train`")
+    ship.add_argument("--out", default="models/jianbao-ner", help="where the shipped pipeline goes")
+    ship.add_argument("--version", default="0.1.0")
+    ship.add_argument("--fp32", action="store_true", help="keep 32-bit weights (default: 16-bit, half the size)")
+    ship.set_defaults(func=_model_ship)
     train = sub.add_parser("train", help="fine-tune the NER model from a JSON config (see configs/)")
     train.add_argument("--config", required=True, help="e.g. configs/ner_e5_small.json")
     train.set_defaults(func=_train)
@@ -284,6 +307,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="use the gold spans instead of the NER stage, to score the rule stages (relations) alone")
     ev.add_argument("--output", choices=("table", "json"), default="table")
     ev.set_defaults(func=_evaluate)
+    from .extract import add_command as add_extract
+
+    add_extract(sub)
+    from .analyst_cli import add_commands
+    add_commands(sub)
     return parser
 
 
@@ -291,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (NormalizeError, AnnotationError, BaseModelError, ModelError) as e:
+    except (NormalizeError, AnnotationError, BaseModelError, ModelError, ExtractError, QueryError) as e:
         print(f"jianbao {args.command}: error: {e}", file=sys.stderr)
         return 2
 
