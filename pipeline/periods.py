@@ -248,10 +248,12 @@ def _read(t: str, published: date | None, before: str) -> Period:
     if years:
         return years
     since = re.fullmatch(r"(.+?)(?:以来|至今)", t)
-    if since and published is not None:  # 2022年以来: from the start of 2022 to publication
+    if since:  # 2022年以来: from the start of 2022 to publication (an open end when that date is unknown)
         head = parse_period(since.group(1), published)
-        if head.start:
+        if head.start and published is not None:
             return Period(head.start, published.isoformat(), "span")
+        if head.start:
+            return Period(head.start, None, "open", reason="runs to the publication date, which the document lacks")
     t = _arabic(t)
     for read in (_months, _day, _half_month_or_year):
         found = read(t, published)

@@ -64,6 +64,8 @@ def test_periods_never_invent_what_the_text_does_not_give():
     vague = parse_period("下阶段", PUB)
     assert (vague.start, vague.end) == (None, None) and vague.reason
     assert parse_period("近日", PUB).start is None  # an end, but no start
+    since = parse_period("2022年以来", None)  # the start is stated; the end is the unknown publication day
+    assert (since.start, since.end) == ("2022-01-01", None) and since.reason
 
 
 def test_year_anaphora_take_the_year_the_passage_is_about(nlp):
