@@ -26,6 +26,8 @@ AGENT_CLAUSE_OPENERS = re.compile(r"^(?:[\s（）()“”\"]|全省|全市|全�
                                   r"据|今天|今日|近日|日前|目前)*$")
 # 记者从X(举行的发布会上)获悉: X is the source that reports the paragraph's figures
 SOURCE_BEFORE, SOURCE_AFTER = ("从", "据"), re.compile(r"了解到|获悉|获得|得到|发布|消息|数据")
+# what a reporting body does in a paragraph's opening clause (dates and 近日 may stand between)
+REPORTING = re.compile(r"^[^，,；;。]{0,16}?(?:发布|通报|公布|介绍|宣布|了解到|获悉|透露)")
 # the speaker's own "we" (work reports): the agent is unstated, so the figure has no AGENCY link
 UNSTATED_AGENT = "我们"
 # a DATE right after one of these is a comparison baseline, not the figure's period
@@ -89,8 +91,8 @@ def _is_agent(text: str, ents: list[Span], group: list[Span]) -> bool:
     start = group[0].start_char
     clause_start = _bounds(text, start, CLAUSE_END)[0]
     chars = list(text[clause_start:start])
-    for e in ents:
-        if e.label_ == "DATE" and clause_start <= e.start_char and e.end_char <= start:
+    for e in ents:  # dates and counts may stand before the agent: 今天（…）, 15个中央巡视组
+        if e.label_ in ("DATE", "STAT") and clause_start <= e.start_char and e.end_char <= start:
             chars[e.start_char - clause_start:e.end_char - clause_start] = " " * len(e)
     before = "".join(chars)
     if AGENT_CLAUSE_OPENERS.match(before):
@@ -126,18 +128,15 @@ def link_agencies(text: str, ents: list[Span], stat: Span) -> list[Span]:
     own = _agents(text, ents, s0, s1)
     if own:
         return own
+    p0 = _bounds(text, stat.start_char, "\n")[0]
+    lead = _agents(text, ents, *_bounds(text, p0, SENTENCE_END)) if p0 < s0 else []
+    if lead and REPORTING.match(text[lead[-1].end_char:_bounds(text, lead[-1].end_char, CLAUSE_END)[1]]):
+        return lead  # 农业农村部今天发布，…: the body that reports the paragraph's figures, whatever their subject
     if _non_agency_subject(text, ents, s0, stat):
         return []
-    p0 = _bounds(text, stat.start_char, "\n")[0]
-    # the nearest earlier sentence of the paragraph with an agent
-    cursor = s0
-    while cursor > p0:
-        a, b = _bounds(text, cursor - 1, SENTENCE_END)
-        found = _agents(text, ents, a, b)
-        if found:
-            return found
-        cursor = a
-    return []
+    # the paragraph's acting agencies: those of its opening sentence (农业农村部今天发布，…), which the
+    # paragraph reports; an agency that opens a later sentence acts in that sentence only
+    return lead
 
 
 def _clause_prefix(text: str, ents: list[Span], span: Span) -> str:
