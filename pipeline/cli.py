@@ -223,6 +223,8 @@ def _model_ship(args: argparse.Namespace) -> int:
     from .models import load_pipeline
 
     nlp = load_pipeline(args.pipeline)
+    # the weights are saved inside the new folder: its config must not point back at the training run's
+    nlp.get_pipe_config("jianbao_ner")["model"] = None
     if not args.fp32:
         nlp.get_pipe("jianbao_ner").stored_dtype = "float16"  # half the size; F1 unchanged (see the model card)
     out = Path(args.out)

@@ -136,7 +136,8 @@ def build_pipeline(model_dir: Path, out: Path, cfg: Config, terms: list[str]) ->
     nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"@tokenizers": "jianbao.ChineseTokenizer.v1",
                                                            "segmenter": cfg.segmenter}}})
     nlp.tokenizer.user_dict = terms
-    nlp.add_pipe("jianbao_ner", config={"model": str(model_dir), "max_length": cfg.max_length, "stride": cfg.stride})
+    # the weights go inside the pipeline folder (to_disk), so the config does not name the run's folder
+    nlp.add_pipe("jianbao_ner", config={"max_length": cfg.max_length, "stride": cfg.stride}).load(model_dir)
     add_fact_stages(nlp)
     nlp.meta.update({"name": out.name.replace("-", "_"), "version": "0.1.0", "lang": "zh"})
     nlp.to_disk(out)
