@@ -306,9 +306,50 @@ def batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
         yield batch
 
 
+class RayBatch:
+    """A Ray Data actor: loads the pipeline once, maps a batch of items to (kind, JSON) rows."""
+
+    def __init__(self, model: str | None, segmenter: str | None):
+        self.processor = Processor(model, segmenter, threads=1)
+
+    def __call__(self, batch: dict) -> dict:
+        items = []
+        for row in batch["item"]:
+            d = json.loads(row)
+            raw = d["raw"].encode("latin-1") if d.pop("raw_bytes") and d["raw"] is not None else d["raw"]
+            items.append(Item(d["key"], d["id"], raw, d["meta"], d["error"]))
+        results = self.processor(items)
+        return {"kind": [k for k, _ in results], "json": [json.dumps(o, ensure_ascii=False) for _, o in results]}
+
+
+def _ray_results(items: Iterable[Item], model, segmenter, n_process: int, batch_size: int,
+                 address: str | None) -> Iterator[list[tuple[str, dict]]]:
+    """The same (kind, object) batches as the local engine, computed by a Ray Data actor pool."""
+    import ray
+
+    ray.init(address=address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
+    ray.data.DataContext.get_current().execution_options.preserve_order = True  # records in input order
+    rows = [{"item": json.dumps({"key": i.key, "id": i.id, "meta": i.meta, "error": i.error,
+                                 "raw": i.raw.decode("latin-1") if isinstance(i.raw, bytes) else i.raw,
+                                 "raw_bytes": isinstance(i.raw, bytes)}, ensure_ascii=False)} for i in items]
+    if not rows:
+        return
+    ds = ray.data.from_items(rows).map_batches(
+        RayBatch, fn_constructor_kwargs={"model": model, "segmenter": segmenter}, batch_size=batch_size,
+        concurrency=n_process, num_cpus=1)
+    batch: list[tuple[str, dict]] = []
+    for row in ds.iter_rows():
+        batch.append((row["kind"], json.loads(row["json"])))
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def run(inputs: list[str], out: Path, model: str | None = None, segmenter: str | None = None,
         n_process: int = 1, batch_size: int = 16, resume: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
-        progress: bool = True, stdin=None) -> Summary:
+        progress: bool = True, stdin=None, engine: str = "local", address: str | None = None) -> Summary:
     from tqdm import tqdm
 
     if n_process < 1 or batch_size < 1:
@@ -328,10 +369,12 @@ def run(inputs: list[str], out: Path, model: str | None = None, segmenter: str |
     bar = tqdm(unit="doc", file=sys.stderr, disable=not progress, dynamic_ncols=True)
     start = time.perf_counter()
     try:
-        if n_process == 1:
+        pool = None
+        if engine == "ray":
+            results = _ray_results(todo(), model, segmenter, n_process, batch_size, address)
+        elif n_process == 1:
             processor = Processor(model, segmenter)
             results = map(processor, batches(todo(), batch_size))
-            pool = None
         else:
             import multiprocessing
 
@@ -376,12 +419,21 @@ def add_command(sub) -> None:
                     help="continue a killed run: keep OUT and its rejects, skip every input already in them")
     ex.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="inputs larger than this are rejected")
     ex.add_argument("--quiet", action="store_true", help="no progress bar")
+    ex.add_argument("--engine", choices=("local", "ray"), default="local",
+                    help="ray: a Ray Data actor pool (--n-process actors, each loading the pipeline once); "
+                         "needs the ray extra")
+    ex.add_argument("--address", help="Ray cluster address (default: start a local Ray instance)")
     ex.set_defaults(func=_extract)
 
 
 def _extract(args) -> int:
+    if args.engine == "ray":
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise ExtractError("--engine ray needs Ray: pip install 'jianbao[ray]'") from None
     summary = run(args.inputs, args.output, args.model, args.segmenter, args.n_process, args.batch_size,
-                  args.resume, args.max_bytes, progress=not args.quiet)
+                  args.resume, args.max_bytes, progress=not args.quiet, engine=args.engine, address=args.address)
     print(summary.line(args.output), file=sys.stderr)
     if summary.records == 0 and summary.rejects and not summary.skipped:
         print(f"jianbao extract: error: no input could be processed; the reasons are in {rejects_path(args.output)}",

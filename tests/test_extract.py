@@ -141,3 +141,15 @@ def test_a_ten_megabyte_document_is_processed_whole(tmp_path):
     assert len(record["text"]) > 3_000_000  # not cut at spaCy's 1M-character default
     last = record["facts"][-1]
     assert record["text"][last["start"]:last["end"]] == last["text"] and last["start"] > 3_000_000
+
+
+@pytest.mark.slow
+def test_ray_engine_writes_the_same_records_as_the_local_one(mixed, tmp_path):
+    pytest.importorskip("ray", reason="the ray extra is not installed")
+    local, distributed = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
+    run([str(mixed)], local, model="rules", max_bytes=4000, progress=False)
+    run([str(mixed)], distributed, model="rules", max_bytes=4000, progress=False, engine="ray", n_process=2,
+        batch_size=2)
+    assert distributed.read_bytes() == local.read_bytes()
+    assert rejects_path(distributed).read_bytes() == rejects_path(local).read_bytes()
+    assert len(lines(distributed)) == 6
