@@ -49,12 +49,13 @@ class CharModel:
 
 @lru_cache(maxsize=4096)
 def _simplified(char: str) -> str:
-    out = _t2s().convert(char)
+    out = t2s().convert(char)
     return out if len(out) == 1 else char
 
 
 @lru_cache(maxsize=1)
-def _t2s():
+def t2s():
+    """OpenCC's traditional-to-simplified converter, loaded once for every stage that needs it."""
     import opencc
 
     return opencc.OpenCC("t2s")

@@ -96,7 +96,11 @@ def _feed_lines(lines: Iterable[bytes], name: str, max_bytes: int) -> Iterator[I
 
 def read_items(inputs: list[str], max_bytes: int = DEFAULT_MAX_BYTES, stdin=None) -> Iterator[Item]:
     """Every document of every input, in order."""
-    for source in expand(inputs):
+    return _items(expand(inputs), max_bytes, stdin)
+
+
+def _items(sources: list[str | Path], max_bytes: int, stdin) -> Iterator[Item]:
+    for source in sources:
         if source == "-":
             yield from _feed_lines(stdin or sys.stdin.buffer, "<stdin>", max_bytes)
             continue
@@ -354,12 +358,12 @@ def run(inputs: list[str], out: Path, model: str | None = None, segmenter: str |
 
     if n_process < 1 or batch_size < 1:
         raise ExtractError("--n-process and --batch-size must be at least 1")
-    expand(inputs)  # argument errors before any work or any output file
+    sources = expand(inputs)  # argument errors before any work or any output file
     done = done_keys(out) if resume else set()
     summary = Summary(skipped=0)
 
     def todo() -> Iterator[Item]:
-        for item in read_items(inputs, max_bytes, stdin):
+        for item in _items(sources, max_bytes, stdin):
             if item.key in done:
                 summary.skipped += 1
             else:

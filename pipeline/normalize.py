@@ -13,10 +13,10 @@ import difflib
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from . import html as html_stage
+from .charmodel import t2s
 from .decode import NormalizeError, decode
 from .mojibake import SYLLABLE, repair_misaligned, strip_glosses
 from .tracked import Tracked
@@ -65,18 +65,11 @@ def _drop_residue(t: Tracked, notes: list[str]) -> Tracked:
 TRADITIONAL_SHARE = 0.05
 
 
-@lru_cache(maxsize=1)
-def _t2s():
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
 def _to_simplified(t: Tracked, notes: list[str]) -> Tracked:
     han = re.findall(f"[{_HAN}]", t.text)
     if not han:
         return t
-    converter = _t2s()
+    converter = t2s()
     converted = converter.convert(t.text)
     if converted == t.text:
         return t

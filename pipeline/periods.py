@@ -21,6 +21,8 @@ from functools import lru_cache
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from .charmodel import t2s
+
 _CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 # (first year, last year) of the five-year plans by their short names
 _PLANS = {"十二五": (2011, 2015), "十三五": (2016, 2020), "十四五": (2021, 2025), "十五五": (2026, 2030)}
@@ -40,7 +42,7 @@ _CUMULATIVE_PREFIX = ("截至", "截止到", "截止")
 _RANGE_SEP = "[-－—–~～至到]"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Period:
     start: str | None  # ISO day, None = open or unknown
     end: str | None
@@ -49,6 +51,10 @@ class Period:
 
     def as_dict(self) -> dict:
         return {"start": self.start, "end": self.end, "granularity": self.granularity, "reason": self.reason}
+
+
+# a relative expression in a document without a publication date: nothing to resolve it against
+NEEDS_PUBLISHED = Period(None, None, reason="relative to a publication date the document lacks")
 
 
 def _jio():
@@ -104,7 +110,7 @@ def _months(text: str, published: date | None) -> Period | None:
         return None
     year, word, m1, m2, edge = m.groups()
     if year is None and published is None:
-        return Period(None, None, reason="relative to a publication date the document lacks")
+        return NEEDS_PUBLISHED
     y = int(year) if year else published.year + _YEAR_WORDS.get(word, 0)
     first, last = int(m1), int(m2 or m1)
     if not (1 <= first <= 12 and 1 <= last <= 12):
@@ -124,7 +130,7 @@ def _day(text: str, published: date | None) -> Period | None:
     if not m:
         return None
     if m.group(1) is None and published is None:
-        return Period(None, None, reason="relative to a publication date the document lacks")
+        return NEEDS_PUBLISHED
     try:
         d = date(int(m.group(1)) if m.group(1) else published.year, int(m.group(2)), int(m.group(3)))
     except ValueError:
@@ -138,7 +144,7 @@ def _half_month_or_year(text: str, published: date | None) -> Period | None:
     if not m:
         return None
     if published is None:
-        return Period(None, None, reason="relative to a publication date the document lacks")
+        return NEEDS_PUBLISHED
     y, month = published.year, published.month
     if m.group(2) == "半月":
         start, end = (date(y, month, 1), date(y, month, 15)) if m.group(1) == "上" else \
@@ -178,7 +184,7 @@ def _past_years(text: str, published: date | None) -> Period | None:
     if not m or not re.search(r"来|过去|近|这", text):
         return None
     if published is None:
-        return Period(None, None, reason="relative to a publication date the document lacks")
+        return NEEDS_PUBLISHED
     n = _int(m.group(1))
     return Period(date(published.year - n, 1, 1).isoformat(), date(published.year - 1, 12, 31).isoformat(), "span")
 
@@ -189,7 +195,7 @@ def _next_years(text: str, published: date | None) -> Period | None:
     if not m:
         return None
     if published is None:
-        return Period(None, None, reason="relative to a publication date the document lacks")
+        return NEEDS_PUBLISHED
     n = _int(m.group(1))
     return Period(date(published.year, 1, 1).isoformat(), date(published.year + n - 1, 12, 31).isoformat(), "span")
 
@@ -210,7 +216,7 @@ def _jionlp(text: str, base: date) -> tuple[date, date] | None:
 @lru_cache(maxsize=4096)
 def parse_period(text: str, published: date | None = None, before: str = "") -> Period:
     """Period of one DATE span; `before` is the text just before it: 截至X is a running total up to X."""
-    t = _t2s().convert(re.sub(r"\s+", "", text))
+    t = t2s().convert(re.sub(r"\s+", "", text))
     for a, b in _SYNONYMS:
         t = t.replace(a, b)
     period = _read(re.sub(r"^[从自]", "", t), published, before)
@@ -219,20 +225,13 @@ def parse_period(text: str, published: date | None = None, before: str = "") -> 
     return period
 
 
-@lru_cache(maxsize=1)
-def _t2s():
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
 def _read(t: str, published: date | None, before: str) -> Period:
     plan = _plan(t)
     if plan:
         return plan
     if t in _UNTIL_NOW or t in _NOW:
         if published is None:
-            return Period(None, None, reason="relative to a publication date the document lacks")
+            return NEEDS_PUBLISHED
         p = published.isoformat()
         if t in _NOW:
             return Period(p, p, "day")
@@ -240,7 +239,7 @@ def _read(t: str, published: date | None, before: str) -> Period:
     event = re.fullmatch(r"(.+?)(以来|后)", t)
     if event and event.group(1) in _EVENTS:
         if published is None:
-            return Period(None, None, reason="relative to a publication date the document lacks")
+            return NEEDS_PUBLISHED
         return Period(_EVENTS[event.group(1)].isoformat(), published.isoformat(), "span")
     if t in ANAPHORA:
         return Period(None, None, reason="refers to an earlier date")
@@ -267,7 +266,7 @@ def _read(t: str, published: date | None, before: str) -> Period:
         return Period(None, None, reason="not a calendar expression")
     relative = probe != _jionlp(rewritten, date(2097, 3, 10))
     if relative and published is None:
-        return Period(None, None, reason="relative to a publication date the document lacks")
+        return NEEDS_PUBLISHED
     read = _jionlp(rewritten, published) if relative else probe
     if read is None:  # readable against other days but open against this one (a range ending after it)
         return Period(None, None, reason="not a closed period relative to the publication date")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from spacy.language import Language
@@ -83,6 +84,15 @@ def _bounds(text: Text, i: int, ends: str) -> tuple[int, int]:
     return text.bounds(i, ends)
 
 
+def _masked(text: str, ents: list[Span], start: int, end: int, blank: Callable[[Span], bool]) -> str:
+    """text[start:end] with the entities inside it for which `blank` holds replaced by spaces."""
+    chars = list(text[start:end])
+    for e in ents:
+        if start <= e.start_char and e.end_char <= end and blank(e):
+            chars[e.start_char - start:e.end_char - start] = " " * len(e.text)
+    return "".join(chars)
+
+
 def _groups(text: str, ents: list[Span]) -> list[list[Span]]:
     """Agencies joined into lists by 、/和/及 or by nothing."""
     groups: list[list[Span]] = []
@@ -97,12 +107,8 @@ def _groups(text: str, ents: list[Span]) -> list[list[Span]]:
 def _is_agent(text: str, ents: list[Span], group: list[Span]) -> bool:
     """The list heads its clause (dates aside), or is the source a reporter cites (记者从X获悉)."""
     start = group[0].start_char
-    clause_start = _bounds(text, start, CLAUSE_END)[0]
-    chars = list(text[clause_start:start])
-    for e in ents:  # dates and counts may stand before the agent: 今天（…）, 15个中央巡视组
-        if e.label_ in ("DATE", "STAT") and clause_start <= e.start_char and e.end_char <= start:
-            chars[e.start_char - clause_start:e.end_char - clause_start] = " " * len(e)
-    before = "".join(chars)
+    # dates and counts may stand before the agent: 今天（…）, 15个中央巡视组
+    before = _masked(text, ents, _bounds(text, start, CLAUSE_END)[0], start, lambda e: e.label_ in ("DATE", "STAT"))
     if AGENT_CLAUSE_OPENERS.match(before):
         return True
     clause_end = _bounds(text, group[-1].end_char, CLAUSE_END)[1]
@@ -149,12 +155,8 @@ def link_agencies(text: str, ents: list[Span], stat: Span) -> list[Span]:
 
 def _clause_prefix(text: str, ents: list[Span], span: Span) -> str:
     """The text from the clause start to `span`, other DATEs blanked out."""
-    c0 = _bounds(text, span.start_char, CLAUSE_END)[0]
-    chars = list(text[c0:span.start_char])
-    for e in ents:
-        if e.label_ == "DATE" and c0 <= e.start_char and e.end_char <= span.start_char:
-            chars[e.start_char - c0:e.end_char - c0] = " " * len(e)
-    return "".join(chars)
+    return _masked(text, ents, _bounds(text, span.start_char, CLAUSE_END)[0], span.start_char,
+                   lambda e: e.label_ == "DATE")
 
 
 def _cluster_day(text: str, dates: list[Span], chosen: Span) -> Span:
@@ -219,12 +221,10 @@ def indicator(text: str, ents: list[Span], stat: Span) -> str | None:
     """What the figure counts: the words before it in its clause (取缔传销窝点202个), else the words after it
     (202个传销窝点); entity names, dates and qualifiers taken out so that equal things group together."""
     c0, c1 = _bounds(text, stat.start_char, CLAUSE_END)
-    chars = list(text[c0:c1])
-    for e in ents:  # other entities in the clause are not part of the counted thing
-        if e.label_ != "CAMPAIGN" and e != stat and c0 <= e.start_char and e.end_char <= c1:
-            chars[e.start_char - c0:e.end_char - c0] = " " * len(e.text)
-    before = "".join(chars[:stat.start_char - c0]).split()
-    after = "".join(chars[stat.end_char - c0:]).split()
+    # other entities in the clause are not part of the counted thing
+    clause = _masked(text, ents, c0, c1, lambda e: e.label_ != "CAMPAIGN" and e != stat)
+    before = clause[:stat.start_char - c0].split()
+    after = clause[stat.end_char - c0:].split()
     for words in ((before[-1] if before else ""), (after[0] if after else "")):
         words = INDICATOR_TRIM.sub("", re.sub(r"[“”\"‘’《》（）()·\s]", "", words))
         if len(words) >= 2:
