@@ -22,9 +22,13 @@ SENTENCE_END = "。！？!?\n"
 CLAUSE_END = SENTENCE_END + "，,；;：:"
 # between two agencies of one list: 市场监管、公安和街道办事处; 陕西省纪委监委
 LIST_JOINERS = re.compile(r"^(?:|、|和|及|以及|与|同|暨|/|会同|联合)$")
-# an agent heads its clause: before it stand only dates, punctuation and these words
+# a body the agent works with in the figure's own ；-part (还会同人社部门…追回基金4.8亿元) acts with it
+PARTNER_BEFORE = re.compile(r"(?:会同|联合|协同|携手)$")
+# an agent heads its clause: before it stand only dates, punctuation, a body's term (二十届中央) and these words
 AGENT_CLAUSE_OPENERS = re.compile(r"^(?:[\s（）()“”\"]|全省|全市|全区|全县|全国|各级|各地|各|同时|此外|另外|其中|并|还|由|"
-                                  r"据|今天|今日|近日|日前|目前)*$")
+                                  r"据|今天|今日|近日|日前|目前|第?[一二三四五六七八九十]+届)*$")
+# a body that is urged or directed to act, acts (督促指导陕西省纪委监委快查严处，对3个责任单位…追责问责)
+PIVOT_BEFORE = re.compile(r"^[^，,；;：:]{0,4}?(?:督促|指导|责成|督导)$")
 # 记者从X(举行的发布会上)获悉: X is the source that reports the paragraph's figures
 SOURCE_BEFORE, SOURCE_AFTER = ("从", "据"), re.compile(r"了解到|获悉|获得|得到|发布|消息|数据")
 # what a reporting body does in a paragraph's opening clause (dates and 近日 may stand between)
@@ -109,19 +113,19 @@ def _is_agent(text: str, ents: list[Span], group: list[Span]) -> bool:
     start = group[0].start_char
     # dates and counts may stand before the agent: 今天（…）, 15个中央巡视组
     before = _masked(text, ents, _bounds(text, start, CLAUSE_END)[0], start, lambda e: e.label_ in ("DATE", "STAT"))
-    if AGENT_CLAUSE_OPENERS.match(before):
+    if AGENT_CLAUSE_OPENERS.match(before) or PIVOT_BEFORE.search(before):
         return True
     clause_end = _bounds(text, group[-1].end_char, CLAUSE_END)[1]
     return before.rstrip().endswith(SOURCE_BEFORE) and bool(SOURCE_AFTER.search(text[group[-1].end_char:clause_end]))
 
 
-def _agents(text: str, ents: list[Span], start: int, end: int) -> list[Span]:
-    """The first agent list in text[start:end]."""
+def _agents(text: str, ents: list[Span], start: int, end: int, before: int | None = None) -> list[Span]:
+    """The agent list of text[start:end]: the last one that stands before offset `before` (a later clause
+    may have its own subject: 市场监管部门捣毁…；公安机关查办…2起), else the first one."""
     inside = [e for e in ents if e.label_ == "AGENCY" and start <= e.start_char and e.end_char <= end]
-    for group in _groups(text, inside):
-        if _is_agent(text, ents, group):
-            return group
-    return []
+    agents = [group for group in _groups(text, inside) if _is_agent(text, ents, group)]
+    earlier = [group for group in agents if before is not None and group[-1].end_char <= before]
+    return earlier[-1] if earlier else agents[0] if agents else []
 
 
 def _non_agency_subject(text: str, ents: list[Span], start: int, stat: Span) -> bool:
@@ -135,13 +139,21 @@ def _non_agency_subject(text: str, ents: list[Span], start: int, stat: Span) -> 
         not text[clause_start:head.start_char].strip()
 
 
+def _partners(text: str, ents: list[Span], stat: Span) -> list[Span]:
+    """Agencies named as the agent's partners (会同X) before the figure in its ；-part of the sentence."""
+    part = _bounds(text, stat.start_char, SENTENCE_END + "；;")[0]
+    inside = [e for e in ents if e.label_ == "AGENCY" and part <= e.start_char and e.end_char <= stat.start_char]
+    return [e for group in _groups(text, inside) if PARTNER_BEFORE.search(text[part:group[0].start_char])
+            for e in group]
+
+
 def link_agencies(text: str, ents: list[Span], stat: Span) -> list[Span]:
     s0, s1 = _bounds(text, stat.start_char, SENTENCE_END)
     if UNSTATED_AGENT in text[s0:stat.start_char]:
         return []
-    own = _agents(text, ents, s0, s1)
+    own = _agents(text, ents, s0, s1, stat.start_char)
     if own:
-        return own
+        return own + [p for p in _partners(text, ents, stat) if p not in own]
     p0 = _bounds(text, stat.start_char, "\n")[0]
     lead = _agents(text, ents, *_bounds(text, p0, SENTENCE_END)) if p0 < s0 else []
     if lead and REPORTING.match(text[lead[-1].end_char:_bounds(text, lead[-1].end_char, CLAUSE_END)[1]]):

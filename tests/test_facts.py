@@ -105,6 +105,25 @@ def test_a_paragraphs_agent_carries_to_sentences_without_one_but_not_past_the_li
     assert ent(doc, "3起")._.agencies == [] and ent(doc, "3起")._.period is None
 
 
+def test_a_later_clause_with_its_own_subject_a_partner_and_a_directed_body_act(nlp):
+    doc = run(nlp, "市场监管部门捣毁传销窝点6个；公安机关查办网络传销案件2起。"
+                   "中央纪委还会同人社部门推动解决问题，追回基金4.8亿元。"
+                   "督促指导省纪委监委快查严处，对3个责任单位追责问责。",
+              [("市场监管部门", "AGENCY"), ("6个", "STAT"), ("公安机关", "AGENCY"), ("2起", "STAT"),
+               ("中央纪委", "AGENCY"), ("人社部门", "AGENCY"), ("4.8亿元", "STAT"),
+               ("省纪委", "AGENCY"), ("监委", "AGENCY"), ("3个", "STAT")])
+    assert [a.text for a in ent(doc, "6个")._.agencies] == ["市场监管部门"]
+    assert [a.text for a in ent(doc, "2起")._.agencies] == ["公安机关"]
+    assert [a.text for a in ent(doc, "4.8亿元")._.agencies] == ["中央纪委", "人社部门"]
+    assert [a.text for a in ent(doc, "3个")._.agencies] == ["省纪委", "监委"]
+
+
+def test_a_leading_body_is_not_the_agent(nlp):
+    doc = run(nlp, "在市委、市政府的正确领导下，全市共组织开展清查行动120余次。",
+              [("市委", "AGENCY"), ("市政府", "AGENCY"), ("120余次", "STAT")])
+    assert ent(doc, "120余次")._.agencies == []
+
+
 def test_no_agency_for_a_place_subject_an_object_or_an_unstated_we(nlp):
     doc = run(nlp, "许昌市查获传销窝点3个。我们向省政府报送报告12份。",
               [("许昌市", "PLACE"), ("3个", "STAT"), ("省政府", "AGENCY"), ("12份", "STAT")])
