@@ -5,23 +5,29 @@
 Runs on the gold texts (in the repo), so it needs nothing from ../shared. Prints:
 - cold start (loading the pipeline) and a per-stage profile on one core (torch 1 thread);
 - the pkuseg and char segmenters' cost;
-- NER with 32-bit weights against int8 dynamic quantization of the Linear layers, with the F1
-  each gets on the gold file (strict spans, as `jianbao evaluate`);
-- `jianbao extract` with 1 and 2 worker processes: docs/s, chars/s, peak RSS of a worker.
+- NER variants, each with the F1 it gets on the gold file (strict spans, as `jianbao evaluate`):
+  fp32 against bf16 autocast (`precision`, on where the CPU has native bf16) and int8 dynamic
+  quantization of the Linear layers; the training windows (256, overlap 32) against the shipped
+  ones (192, overlap 8);
+- `jianbao extract` with 1 and 2 worker processes of one torch thread each: docs/s, chars/s,
+  peak RSS of a worker.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from pipeline.annotations.records import read_records
+from pipeline.encoding import CharEncoder
 from pipeline.evaluate import predict_records, score
 from pipeline.models import SHIPPED, load_pipeline
+from pipeline.ner import native_bf16
 
 
 def _profile(nlp, texts: list[str]) -> dict[str, float]:
@@ -41,19 +47,40 @@ def _f1(nlp, records) -> float:
     return score(list(zip(records, predict_records(nlp, records))))["ner"]["micro"]["f"]
 
 
-def _extract(texts: list[str], model: str, n_process: int) -> tuple[float, float]:
-    """(seconds, peak RSS in MB of any worker) for `jianbao extract` over the texts."""
-    from pipeline.extract import run
+def _ner_variant(nlp, texts: list[str], records, bf16: bool, window: tuple[int, int]) -> tuple[float, float]:
+    """(NER chars/s on one core, micro-F1) with the NER stage set to `bf16` and `window` (length, stride)."""
+    ner = nlp.get_pipe("jianbao_ner")
+    ner.bf16 = bf16
+    ner.encoder = CharEncoder(ner.tokenizer, *window)
+    seconds = _profile(nlp, texts)["jianbao_ner"]
+    return sum(map(len, texts)) / seconds, _f1(nlp, records)
 
+
+# one extract run in a fresh interpreter, so that its peak RSS is its own: the process itself with one
+# worker, the largest worker with two
+_EXTRACT_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+from pipeline.extract import run
+feed, out, model, n = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+start = time.perf_counter()
+run([feed], out, model=model, n_process=n, batch_size=4, progress=False, threads=1)
+seconds = time.perf_counter() - start
+rss = resource.getrusage(resource.RUSAGE_CHILDREN if n > 1 else resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "rss_mb": rss}))
+"""
+
+
+def _extract(texts: list[str], model: str, n_process: int) -> tuple[float, float]:
+    """(seconds, peak RSS in MB of a worker) for `jianbao extract` over the texts, pipeline loading included."""
     with tempfile.TemporaryDirectory() as tmp:
         feed = Path(tmp) / "feed.jsonl"
         feed.write_text("".join(json.dumps({"id": str(i), "text": t}, ensure_ascii=False) + "\n"
                                 for i, t in enumerate(texts)), encoding="utf-8")
-        start = time.perf_counter()
-        run([str(feed)], Path(tmp) / "out.jsonl", model=model, n_process=n_process, batch_size=4, progress=False)
-        seconds = time.perf_counter() - start
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN if n_process > 1 else resource.RUSAGE_SELF).ru_maxrss
-    return seconds, rss / 1024
+        done = subprocess.run([sys.executable, "-c", _EXTRACT_CHILD, str(feed), str(Path(tmp) / "out.jsonl"),
+                               model, str(n_process)], capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return result["seconds"], result["rss_mb"]
 
 
 def main() -> None:
@@ -61,6 +88,7 @@ def main() -> None:
     ap.add_argument("--gold", default="annotations/dev.jsonl", help="spec JSONL whose texts are timed and scored")
     ap.add_argument("--model", default=str(SHIPPED))
     ap.add_argument("--skip-processes", action="store_true", help="skip the 1- and 2-process extract runs")
+    ap.add_argument("--repeat", type=int, default=4, help="how many times the extract runs read the texts")
     args = ap.parse_args()
     import torch
 
@@ -88,22 +116,30 @@ def main() -> None:
     print(f"\nsegmenter: pkuseg {prof['tokenizer']:.2f} s, char {time.perf_counter() - t:.2f} s")
 
     ner = nlp.get_pipe("jianbao_ner")
-    f1_fp32, ner_fp32 = _f1(nlp, records), prof["jianbao_ner"]
+    shipped = (ner.encoder.max_length, ner.encoder.stride)
+    print(f"\nNER as loaded: precision {ner.precision!r} -> {'bf16' if ner.bf16 else 'fp32'} "
+          f"(native bf16: {native_bf16()}), window {shipped[0]}, overlap {shipped[1]}")
+    print(f"{'NER variant':<34}{'chars/s':>10}{'micro-F1':>10}")
+    variants = [("fp32, window 256/32 (training)", False, (256, 32)), ("fp32, window 192/8", False, (192, 8)),
+                ("bf16, window 256/32", True, (256, 32)), ("bf16, window 192/8", True, (192, 8))]
+    for label, bf16, window in variants:
+        speed, f1 = _ner_variant(nlp, texts, records, bf16, window)
+        print(f"{label:<34}{speed:>10,.0f}{f1:>10.4f}")
     ner.model = torch.ao.quantization.quantize_dynamic(ner.model, {torch.nn.Linear}, dtype=torch.qint8)
-    ner_int8 = _profile(nlp, texts)["jianbao_ner"]
-    f1_int8 = _f1(nlp, records)
-    print(f"\n{'NER weights':<14}{'chars/s':>10}{'micro-F1':>10}")
-    print(f"{'32-bit':<14}{chars / ner_fp32:>10,.0f}{f1_fp32:>10.4f}")
-    print(f"{'int8 dynamic':<14}{chars / ner_int8:>10,.0f}{f1_int8:>10.4f}")
+    speed, f1 = _ner_variant(nlp, texts, records, False, shipped)
+    print(f"{'int8 dynamic, window ' + '/'.join(map(str, shipped)):<34}{speed:>10,.0f}{f1:>10.4f}")
 
     if not args.skip_processes:
-        print(f"\n{'extract':<14}{'seconds':>9}{'docs/s':>9}{'chars/s':>10}{'peak RSS MB':>13}")
+        many = texts * args.repeat
+        print(f"\njianbao extract over the texts {args.repeat} times ({len(many)} documents), one torch thread "
+              f"per process, pipeline loading included")
+        print(f"{'extract':<14}{'seconds':>9}{'docs/s':>9}{'chars/s':>10}{'peak RSS MB':>13}")
         base = None
         for n in (1, 2):
-            seconds, rss = _extract(texts, args.model, n)
+            seconds, rss = _extract(many, args.model, n)
             base = base or seconds
-            print(f"{n} process{'es' if n > 1 else '  '}{seconds:>9.1f}{len(texts) / seconds:>9.2f}"
-                  f"{chars / seconds:>10,.0f}{rss:>13,.0f}   speed-up {base / seconds:.2f}x")
+            print(f"{n} process{'es' if n > 1 else '  '}{seconds:>9.1f}{len(many) / seconds:>9.2f}"
+                  f"{chars * args.repeat / seconds:>10,.0f}{rss:>13,.0f}   speed-up {base / seconds:.2f}x")
 
 
 if __name__ == "__main__":

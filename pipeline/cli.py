@@ -224,7 +224,10 @@ def _model_ship(args: argparse.Namespace) -> int:
 
     nlp = load_pipeline(args.pipeline)
     # the weights are saved inside the new folder: its config must not point back at the training run's
-    nlp.get_pipe_config("jianbao_ner")["model"] = None
+    config = nlp.get_pipe_config("jianbao_ner")
+    config["model"] = None
+    # inference windows: shorter ones with a narrow overlap read faster at the same dev F1 (model card)
+    config["max_length"], config["stride"] = args.max_length, args.stride
     if not args.fp32:
         nlp.get_pipe("jianbao_ner").stored_dtype = "float16"  # half the size; F1 unchanged (see the model card)
     out = Path(args.out)
@@ -296,6 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     ship.add_argument("--out", default="models/jianbao-ner", help="where the shipped pipeline goes")
     ship.add_argument("--version", default="0.1.0")
     ship.add_argument("--fp32", action="store_true", help="keep 32-bit weights (default: 16-bit, half the size)")
+    ship.add_argument("--max-length", type=int, default=192, help="inference window in characters + 2 (default 192)")
+    ship.add_argument("--stride", type=int, default=8, help="characters of context a window edge keeps (default 8)")
     ship.set_defaults(func=_model_ship)
     train = sub.add_parser("train", help="fine-tune the NER model from a JSON config (see configs/)")
     train.add_argument("--config", required=True, help="e.g. configs/ner_e5_small.json")

@@ -353,11 +353,13 @@ def _ray_results(items: Iterable[Item], model, segmenter, n_process: int, batch_
 
 def run(inputs: list[str], out: Path, model: str | None = None, segmenter: str | None = None,
         n_process: int = 1, batch_size: int = 16, resume: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
-        progress: bool = True, stdin=None, engine: str = "local", address: str | None = None) -> Summary:
+        progress: bool = True, stdin=None, engine: str = "local", address: str | None = None,
+        threads: int = 0) -> Summary:
+    """`threads`: torch threads per process; 0 shares the machine's cores among the processes."""
     from tqdm import tqdm
 
-    if n_process < 1 or batch_size < 1:
-        raise ExtractError("--n-process and --batch-size must be at least 1")
+    if n_process < 1 or batch_size < 1 or threads < 0:
+        raise ExtractError("--n-process and --batch-size must be at least 1, --threads at least 0")
     sources = expand(inputs)  # argument errors before any work or any output file
     done = done_keys(out) if resume else set()
     summary = Summary(skipped=0)
@@ -377,13 +379,13 @@ def run(inputs: list[str], out: Path, model: str | None = None, segmenter: str |
         if engine == "ray":
             results = _ray_results(todo(), model, segmenter, n_process, batch_size, address)
         elif n_process == 1:
-            processor = Processor(model, segmenter)
+            processor = Processor(model, segmenter, threads)
             results = map(processor, batches(todo(), batch_size))
         else:
             import multiprocessing
 
-            threads = max(1, (os.cpu_count() or 1) // n_process)
-            pool = multiprocessing.get_context("spawn").Pool(n_process, _init_worker, (model, segmenter, threads))
+            per_worker = threads or max(1, (os.cpu_count() or 1) // n_process)
+            pool = multiprocessing.get_context("spawn").Pool(n_process, _init_worker, (model, segmenter, per_worker))
             results = pool.imap(_run_batch, batches(todo(), batch_size))
         for result in results:
             writer.write(result)
@@ -419,6 +421,8 @@ def add_command(sub) -> None:
     ex.add_argument("--segmenter", choices=("pkuseg", "char"), help="override the pipeline's word segmenter")
     ex.add_argument("--n-process", type=int, default=1, help="worker processes, each with its own pipeline")
     ex.add_argument("--batch-size", type=int, default=16, help="documents per batch (and per atomic write)")
+    ex.add_argument("--threads", type=int, default=0,
+                    help="torch threads per process (default 0: the machine's cores shared among the processes)")
     ex.add_argument("--resume", action="store_true",
                     help="continue a killed run: keep OUT and its rejects, skip every input already in them")
     ex.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="inputs larger than this are rejected")
@@ -437,7 +441,8 @@ def _extract(args) -> int:
         except ImportError:
             raise ExtractError("--engine ray needs Ray: pip install 'jianbao[ray]'") from None
     summary = run(args.inputs, args.output, args.model, args.segmenter, args.n_process, args.batch_size,
-                  args.resume, args.max_bytes, progress=not args.quiet, engine=args.engine, address=args.address)
+                  args.resume, args.max_bytes, progress=not args.quiet, engine=args.engine, address=args.address,
+                  threads=args.threads)
     print(summary.line(args.output), file=sys.stderr)
     if summary.records == 0 and summary.rejects and not summary.skipped:
         print(f"jianbao extract: error: no input could be processed; the reasons are in {rejects_path(args.output)}",

@@ -94,6 +94,19 @@ def test_loaded_pipeline_predicts_character_spans_with_confidence(trained):
     assert all(long_text[e.start_char:e.end_char] == e.text for e in nlp(long_text).ents)
 
 
+def test_precision_is_a_setting_and_bf16_reads_like_fp32(trained):
+    from pipeline.models import load_pipeline
+
+    nlp = load_pipeline(trained / "out" / "pipeline")
+    ner = nlp.get_pipe("jianbao_ner")
+    ner.bf16 = False
+    fp32 = [(e.start_char, e.end_char, e.label_) for e in nlp(TEXTS[0][0]).ents]
+    ner.bf16 = True  # what "bf16" (or "auto" on a CPU with native bf16) sets: autocast in predict
+    assert [(e.start_char, e.end_char, e.label_) for e in nlp(TEXTS[0][0]).ents] == fp32
+    with pytest.raises(ValueError, match="precision 'int4' is not one of auto, fp32, bf16"):
+        spacy.blank("zh").add_pipe("jianbao_ner", config={"precision": "int4"})
+
+
 def test_plain_spacy_load_finds_every_component_through_entry_points(trained):
     # a fresh interpreter that never imports our package itself
     code = ("import spacy, sys; nlp = spacy.load(sys.argv[1]); doc = nlp(sys.argv[2]); "
