@@ -147,6 +147,56 @@ def agency_news(folder: Path, exclude: set[str], max_chars: int, size: tuple[int
     return sorted(chosen, key=lambda r: r.id)
 
 
+# markers of named places, organisations and drives: the labels the first corpus taught worst
+_NAMES = re.compile(r"[省市县区镇乡村州]|公司|集团|大学|学院|协会|银行|医院|研究院|专项行动|行动|工程|创建")
+
+
+def _names_score(text: str) -> float:
+    return (len(_NAMES.findall(text)) + len(_FIGURE.findall(text))) / max(len(text), 1)
+
+
+def more_passages(data: Path, gold: dict[str, str], reports: int, items: int) -> list[Record]:
+    """Round 2, for the train split only: a third window (c) of each work report whose a and b are in
+    train, away from them, and 新闻联播 items from days no dev or test passage comes from; both densest
+    in names of places, organisations and drives. `gold` maps each annotated id to its split."""
+    out = []
+    path = data / "unlabeled/provincial_gov_reports_2026/reports.jsonl"
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if gold.get(f"rpt26-{n:02d}a") != "train" or len([r for r in out if r.id.startswith("rpt")]) >= reports:
+            continue
+        report = json.loads(line)
+        paragraphs = [p for p in normalize(report["full_text"]).text.split("\n") if len(p) >= 40]
+        first, _ = _best_window(paragraphs, (1100, 1700), _score, set())
+        near = set(range(min(first, default=0) - 1, max(first, default=-2) + 2))
+        other, _ = _best_window(paragraphs, (600, 1000), lambda t: _score(t, False), near)
+        near |= set(range(min(other, default=0) - 1, max(other, default=-2) + 2))
+        third, _ = _best_window(paragraphs, (600, 1000), _names_score, near)
+        if third:
+            meta = {"source": f"{report['title']} ({report['province']}), provincial_gov_reports_2026",
+                    "published": report["publish_date"]}
+            out.append(Record(f"rpt26-{n:02d}c", "\n".join(paragraphs[k] for k in third), meta))
+    held_out_days = {rid.split("-")[1] for rid, split in gold.items() if rid.startswith("xwlb") and split != "train"}
+    scored = []
+    for path in sorted((data / "unlabeled/xinwenlianbo/news").glob("*.md")):
+        if path.stem in held_out_days:
+            continue
+        for k, (title, body, url) in enumerate(_items(path), 1):
+            rid = f"xwlb-{path.stem}-{k:02d}"
+            text = _item_text(title, body)
+            if rid in gold or _FOREIGN.search(title) or not 300 <= len(text) <= 1200:
+                continue
+            if len(_AGENCY_RE.findall(text)) >= 2 and len(_ENFORCEMENT.findall(text)) >= 1:
+                scored.append((_names_score(text), rid, text, url, path.stem))
+    days: set[str] = set()
+    for _, rid, text, url, day in sorted(scored, reverse=True):
+        if day not in days and len(days) < items:
+            days.add(day)
+            out.append(Record(rid, text, {"source": f"新闻联播 {day}: {url}", "published": f"{day[:4]}-{day[4:6]}-{day[6:]}"}))
+    for r in out:
+        r.meta.update(selection="more", split="train")
+    return out
+
+
 def seeds(folder: Path) -> list[Record]:
     out = []
     for path in sorted(folder.glob("*.txt")):
@@ -155,7 +205,7 @@ def seeds(folder: Path) -> list[Record]:
     return out
 
 
-SELECTIONS = ("seed", "report", "news-enforcement", "news-agency", "news-agency-2")
+SELECTIONS = ("seed", "report", "news-enforcement", "news-agency", "news-agency-2")  # and "more" (--more)
 
 
 def main() -> None:
@@ -163,8 +213,20 @@ def main() -> None:
     ap.add_argument("--data", default="../shared/data", help="folder holding seeds/ and unlabeled/")
     ap.add_argument("--out", required=True, help="JSONL of unannotated passages (split later by annotations/split.py)")
     ap.add_argument("--news", type=int, default=30, help="how many 新闻联播 items")
+    ap.add_argument("--more", nargs=2, type=int, metavar=("REPORTS", "ITEMS"),
+                    help="round 2 instead: that many further report windows and news items for train, "
+                         "away from the passages in annotations/*.jsonl and from dev/test documents")
     args = ap.parse_args()
     data = Path(args.data)
+    if args.more:
+        from pipeline.annotations.records import read_records
+
+        here = Path(__file__).parent
+        gold = {r.id: split for split in ("train", "dev", "test") for r in read_records(here / f"{split}.jsonl")}
+        records = more_passages(data, gold, *args.more)
+        write_records(records, args.out)
+        print(f"{len(records)} passages, {sum(len(r.text) for r in records)} characters -> {args.out}", file=sys.stderr)
+        return
     news = data / "unlabeled/xinwenlianbo/news"
     parts = {"seed": seeds(data / "seeds"),
              "report": report_passages(data / "unlabeled/provincial_gov_reports_2026/reports.jsonl", (1100, 1700), (600, 1000)),

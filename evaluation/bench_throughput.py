@@ -88,7 +88,7 @@ def main() -> None:
     ap.add_argument("--gold", default="annotations/dev.jsonl", help="spec JSONL whose texts are timed and scored")
     ap.add_argument("--model", default=str(SHIPPED))
     ap.add_argument("--skip-processes", action="store_true", help="skip the 1- and 2-process extract runs")
-    ap.add_argument("--repeat", type=int, default=4, help="how many times the extract runs read the texts")
+    ap.add_argument("--repeat", type=int, default=12, help="how many times the extract runs read the texts")
     args = ap.parse_args()
     import torch
 

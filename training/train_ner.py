@@ -50,6 +50,9 @@ class Config:
     segmenter: str = "pkuseg"
     ship_fp16: bool = True
     use_cpu: bool = False
+    # None: train in bf16 where the hardware multiplies it natively (a CPU with AVX512-BF16/AMX, about
+    # twice as fast per step here; a CUDA GPU that supports it), else in fp32
+    bf16: bool | None = None
 
     @classmethod
     def load(cls, path: str | Path) -> "Config":
@@ -150,6 +153,8 @@ def main(config_path: str) -> Path:
     from transformers import (AutoConfig, AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification,
                               EarlyStoppingCallback, Trainer, TrainingArguments, set_seed)
 
+    from pipeline.ner import native_bf16
+
     cfg = Config.load(config_path)
     out = Path(cfg.output_dir)
     set_seed(cfg.seed)
@@ -189,13 +194,16 @@ def main(config_path: str) -> Path:
         scores, _ = seqeval_scores(p.predictions.argmax(-1), p.label_ids)
         return {"precision": scores["precision"], "recall": scores["recall"], "f1": scores["f1"]}
 
+    if cfg.bf16 is None:
+        on_gpu = torch.cuda.is_available() and not cfg.use_cpu
+        cfg.bf16 = torch.cuda.is_bf16_supported() if on_gpu else native_bf16()
     args = TrainingArguments(
         output_dir=str(out / "checkpoints"), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
         learning_rate=cfg.learning_rate, per_device_train_batch_size=cfg.batch_size,
         per_device_eval_batch_size=cfg.batch_size, warmup_steps=cfg.warmup, weight_decay=cfg.weight_decay,
         eval_strategy="epoch", save_strategy="epoch", save_total_limit=2, load_best_model_at_end=True,
         metric_for_best_model="f1", logging_steps=20, train_sampling_strategy="group_by_length", report_to=[], seed=cfg.seed, use_cpu=cfg.use_cpu,
-        dataloader_num_workers=0)
+        bf16=cfg.bf16, dataloader_num_workers=0)
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=dev_ds,
                       data_collator=DataCollatorForTokenClassification(tokenizer),
                       compute_metrics=compute_metrics,
@@ -211,7 +219,7 @@ def main(config_path: str) -> Path:
     tokenizer.save_pretrained(model_dir)
     trainer.model.float()
     metrics: dict = {"train_seconds": round(seconds, 1), "train_windows": len(train_ds), "pretrained": cfg.pretrained,
-                     "init_model": cfg.init_model,
+                     "init_model": cfg.init_model, "bf16": cfg.bf16,
                      "public": cfg.public, "oversample_gold": cfg.oversample_gold}
     reports = []
     for name, ds in (("dev", dev_ds), ("test", test_ds)):
