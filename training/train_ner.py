@@ -194,15 +194,15 @@ def main(config_path: str) -> Path:
         scores, _ = seqeval_scores(p.predictions.argmax(-1), p.label_ids)
         return {"precision": scores["precision"], "recall": scores["recall"], "f1": scores["f1"]}
 
+    on_gpu = torch.cuda.is_available() and not cfg.use_cpu
     if cfg.bf16 is None:
-        on_gpu = torch.cuda.is_available() and not cfg.use_cpu
         cfg.bf16 = torch.cuda.is_bf16_supported() if on_gpu else native_bf16()
     args = TrainingArguments(
         output_dir=str(out / "checkpoints"), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
         learning_rate=cfg.learning_rate, per_device_train_batch_size=cfg.batch_size,
         per_device_eval_batch_size=cfg.batch_size, warmup_steps=cfg.warmup, weight_decay=cfg.weight_decay,
         eval_strategy="epoch", save_strategy="epoch", save_total_limit=2, load_best_model_at_end=True,
-        metric_for_best_model="f1", logging_steps=20, train_sampling_strategy="group_by_length", report_to=[], seed=cfg.seed, use_cpu=cfg.use_cpu,
+        metric_for_best_model="f1", logging_steps=20, train_sampling_strategy="group_by_length", report_to=[], seed=cfg.seed, use_cpu=not on_gpu,
         bf16=cfg.bf16, dataloader_num_workers=0)
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=dev_ds,
                       data_collator=DataCollatorForTokenClassification(tokenizer),
