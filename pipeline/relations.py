@@ -212,7 +212,8 @@ def article_places(ents: list[Span]) -> dict[str, Span]:
 
 
 def link_place(text: str, ents: list[Span], stat: Span, places: dict[str, Span]) -> PlaceRef | None:
-    """The nearest PLACE or scope word before the figure in its sentence; `places` are the article's."""
+    """The nearest PLACE or scope word before the figure in its sentence. A scope word stands for the last
+    place of its level named earlier in the paragraph (湘潭市…。全市共…), else for the article's (`places`)."""
     s0 = _bounds(text, stat.start_char, SENTENCE_END)[0]
     best: PlaceRef | None = None
     for e in ents:
@@ -221,7 +222,10 @@ def link_place(text: str, ents: list[Span], stat: Span, places: dict[str, Span])
     window = text[s0:stat.start_char]
     scope = max(((window.rfind(w), w) for w in SCOPE_WORDS), default=(-1, ""))
     if scope[0] >= 0 and (best is None or s0 + scope[0] > best.start):
-        place = places.get(SCOPE_WORDS[scope[1]])
+        level = SCOPE_WORDS[scope[1]]
+        earlier = [e for e in ents
+                   if e.label_ == "PLACE" and e.end_char <= stat.start_char and e.text.endswith(level)]
+        place = earlier[-1] if earlier else places.get(level)
         if scope[1] == "全国":
             return PlaceRef("中国", None, None, "全国")
         if place is not None:

@@ -145,6 +145,11 @@ def test_a_scope_word_resolves_to_the_articles_place(nlp):
               [("湖南省", "PLACE"), ("202个", "STAT")])
     place = ent(doc, "202个")._.place
     assert (place.text, place.via) == ("湖南省", "全省")
+    # in a paragraph about another city of the article, 全市 is that city
+    doc = run(nlp, "张家界市召开会议，全市捣毁窝点5个。\n湘潭市打击传销工作稳步推进。全市共开展清查行动120余次。",
+              [("张家界市", "PLACE"), ("5个", "STAT"), ("湘潭市", "PLACE"), ("120余次", "STAT")])
+    assert ent(doc, "5个")._.place.text == "张家界市"
+    assert (ent(doc, "120余次")._.place.text, ent(doc, "120余次")._.place.via) == ("湘潭市", "全市")
 
 
 # --- officials ------------------------------------------------------------------------------
