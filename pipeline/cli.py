@@ -104,14 +104,21 @@ def _annotations_prelabel(args: argparse.Namespace) -> int:
     records = []
     for path in map(Path, args.inputs):
         if path.suffix == ".jsonl":
-            records += [prelabel(r) for r in read_records(path)]
+            records += list(read_records(path))
             continue
         if not path.is_file():
             raise AnnotationError(f"{path}: no such file; give .txt/.html bulletins or a .jsonl of records")
         meta = {"source": str(path)}
         if args.published:
             meta["published"] = args.published
-        records.append(prelabel(Record(path.stem, normalize_file(path).text, meta)))
+        records.append(Record(path.stem, normalize_file(path).text, meta))
+    if args.model:  # a trained pipeline's entities and relations: fewer corrections than the rules leave
+        from .evaluate import predict_records
+        from .models import load_pipeline
+
+        records = [r.sorted() for r in predict_records(load_pipeline(args.model), records)]
+    else:
+        records = [prelabel(r) for r in records]
     return _done(write_records(records, args.output), "pre-annotated records", args.output)
 
 
@@ -180,9 +187,12 @@ def _add_annotations(sub) -> None:
     e.add_argument("--to", choices=("docbin", "hf"), required=True)
     e.add_argument("-o", "--output", required=True, help="a .spacy file (docbin) or a folder (hf)")
     e.set_defaults(func=_annotations_export)
-    p = asub.add_parser("prelabel", help="normalize raw bulletins and pre-annotate them with rules, for correction")
+    p = asub.add_parser("prelabel", help="normalize raw bulletins and pre-annotate them (rules, or a trained "
+                                         "pipeline), for correction")
     p.add_argument("inputs", nargs="+", help=".txt/.html bulletins (any encoding) or .jsonl records")
     p.add_argument("--published", help="ISO publication date to record in meta for raw files")
+    p.add_argument("--model", help="draft with this spaCy pipeline folder (e.g. models/jianbao-ner) instead of the "
+                                   "rules; the records' own spans are replaced")
     p.add_argument("-o", "--output", required=True, help="spec JSONL to write")
     p.set_defaults(func=_annotations_prelabel)
     for tool, what in (("labelstudio", "a Label Studio JSON task list (+ labeling config .xml beside it)"),

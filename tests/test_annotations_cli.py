@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from pipeline.annotations.records import read_records
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,3 +75,19 @@ def test_stats_prints_counts_per_split():
     header = out.stdout.splitlines()[0].split()
     assert header == ["dev", "test", "train", "all"]
     assert any(line.startswith("STAT") for line in out.stdout.splitlines())
+
+
+@pytest.mark.slow
+def test_prelabel_with_the_shipped_model_drafts_entities_and_links(tmp_path):
+    draft = tmp_path / "draft.jsonl"
+    out = run("prelabel", ROOT / "examples/bulletin_scraped.txt", "--published", "2024-03-13",
+              "--model", ROOT / "models/jianbao-ner", "-o", draft)
+    assert out.returncode == 0, out.stderr
+    [record] = read_records(draft)
+    assert record.meta["published"] == "2024-03-13"
+    labels = {s["label"] for s in record.spans}
+    assert {"STAT", "DATE", "AGENCY"} <= labels
+    assert {r["label"] for r in record.relations} == {"AGENCY", "PERIOD"}
+    assert run("validate", draft).returncode == 0
+    missing = run("prelabel", ROOT / "examples/bulletin_scraped.txt", "--model", tmp_path / "none", "-o", draft)
+    assert missing.returncode == 2 and "none" in missing.stderr and "Traceback" not in missing.stderr
