@@ -20,6 +20,7 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -65,18 +66,36 @@ def _best_window(paragraphs: list[str], size: tuple[int, int], score, skip: set[
     return best
 
 
-def report_passages(path: Path, size: tuple[int, int], second: tuple[int, int]) -> list[Record]:
-    """Per report, the window densest in figures, bodies and drives, and a second,
-    shorter one densest in figures and bodies (passages a and b of one document)."""
-    out = []
+# passage a: the window densest in figures, bodies and drives; b: a shorter one densest in figures and bodies
+REPORT_WINDOWS = ((1100, 1700), (600, 1000))
+
+
+def _reports(path: Path) -> Iterator[tuple[int, list[str], dict]]:
+    """(number, paragraphs of 40 characters or more, meta) of each normalized work report."""
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         report = json.loads(line)
         paragraphs = [p for p in normalize(report["full_text"]).text.split("\n") if len(p) >= 40]
         meta = {"source": f"{report['title']} ({report['province']}), provincial_gov_reports_2026", "published": report["publish_date"]}
-        first, _ = _best_window(paragraphs, size, _score, set())
-        near = set(range(min(first, default=0) - 1, max(first, default=-2) + 2))
-        other, _ = _best_window(paragraphs, second, lambda t: _score(t, False), near)
-        for part, window in (("a", first), ("b", other)):
+        yield n, paragraphs, meta
+
+
+def _near(window: list[int]) -> set[int]:
+    """The window's paragraphs and one on each side: a later window keeps off them."""
+    return set(range(min(window, default=0) - 1, max(window, default=-2) + 2))
+
+
+def _report_windows(paragraphs: list[str]) -> tuple[list[int], list[int]]:
+    """The paragraph indices of passages a and b of one report."""
+    first, _ = _best_window(paragraphs, REPORT_WINDOWS[0], _score, set())
+    other, _ = _best_window(paragraphs, REPORT_WINDOWS[1], lambda t: _score(t, False), _near(first))
+    return first, other
+
+
+def report_passages(path: Path) -> list[Record]:
+    """Passages a and b of each report."""
+    out = []
+    for n, paragraphs, meta in _reports(path):
+        for part, window in zip("ab", _report_windows(paragraphs)):
             if window:
                 out.append(Record(f"rpt26-{n:02d}{part}", "\n".join(paragraphs[k] for k in window), dict(meta)))
     return out
@@ -160,20 +179,14 @@ def more_passages(data: Path, gold: dict[str, str], reports: int, items: int) ->
     train, away from them, and 新闻联播 items from days no dev or test passage comes from; both densest
     in names of places, organisations and drives. `gold` maps each annotated id to its split."""
     out = []
-    path = data / "unlabeled/provincial_gov_reports_2026/reports.jsonl"
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if gold.get(f"rpt26-{n:02d}a") != "train" or len([r for r in out if r.id.startswith("rpt")]) >= reports:
+    for n, paragraphs, meta in _reports(data / "unlabeled/provincial_gov_reports_2026/reports.jsonl"):
+        if len(out) == reports:
+            break
+        if gold.get(f"rpt26-{n:02d}a") != "train":
             continue
-        report = json.loads(line)
-        paragraphs = [p for p in normalize(report["full_text"]).text.split("\n") if len(p) >= 40]
-        first, _ = _best_window(paragraphs, (1100, 1700), _score, set())
-        near = set(range(min(first, default=0) - 1, max(first, default=-2) + 2))
-        other, _ = _best_window(paragraphs, (600, 1000), lambda t: _score(t, False), near)
-        near |= set(range(min(other, default=0) - 1, max(other, default=-2) + 2))
-        third, _ = _best_window(paragraphs, (600, 1000), _names_score, near)
+        first, other = _report_windows(paragraphs)
+        third, _ = _best_window(paragraphs, REPORT_WINDOWS[1], _names_score, _near(first) | _near(other))
         if third:
-            meta = {"source": f"{report['title']} ({report['province']}), provincial_gov_reports_2026",
-                    "published": report["publish_date"]}
             out.append(Record(f"rpt26-{n:02d}c", "\n".join(paragraphs[k] for k in third), meta))
     held_out_days = {rid.split("-")[1] for rid, split in gold.items() if rid.startswith("xwlb") and split != "train"}
     scored = []
@@ -229,7 +242,7 @@ def main() -> None:
         return
     news = data / "unlabeled/xinwenlianbo/news"
     parts = {"seed": seeds(data / "seeds"),
-             "report": report_passages(data / "unlabeled/provincial_gov_reports_2026/reports.jsonl", (1100, 1700), (600, 1000)),
+             "report": report_passages(data / "unlabeled/provincial_gov_reports_2026/reports.jsonl"),
              "news-enforcement": news_items(news, args.news, (400, 1800))}
     parts["news-agency"] = agency_news(news, {r.id for r in parts["news-enforcement"]}, 13000, (300, 1400), (4, 2))
     taken = {r.id for r in parts["news-enforcement"] + parts["news-agency"]}
