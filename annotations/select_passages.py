@@ -228,14 +228,16 @@ def main() -> None:
     ap.add_argument("--news", type=int, default=30, help="how many 新闻联播 items")
     ap.add_argument("--more", nargs=2, type=int, metavar=("REPORTS", "ITEMS"),
                     help="round 2 instead: that many further report windows and news items for train, "
-                         "away from the passages in annotations/*.jsonl and from dev/test documents")
+                         "away from the first round's passages in annotations/*.jsonl and from dev/test documents")
     args = ap.parse_args()
     data = Path(args.data)
     if args.more:
         from pipeline.annotations.records import read_records
 
         here = Path(__file__).parent
-        gold = {r.id: split for split in ("train", "dev", "test") for r in read_records(here / f"{split}.jsonl")}
+        # round 2 is chosen against round 1 alone, so that this recreates it once it is in the gold files
+        gold = {r.id: split for split in ("train", "dev", "test") for r in read_records(here / f"{split}.jsonl")
+                if r.meta.get("selection") != "more"}
         records = more_passages(data, gold, *args.more)
         write_records(records, args.out)
         print(f"{len(records)} passages, {sum(len(r.text) for r in records)} characters -> {args.out}", file=sys.stderr)
