@@ -119,7 +119,9 @@ def decode(text: str, windows: list[Window], probs: list[np.ndarray], labels: li
 
     Each character takes the probabilities of the window where it is most central; the tag
     sequence is the most probable valid BIO one; confidence is the mean probability of the
-    span's character tags."""
+    span's character tags. The encoder never sees whitespace, so a tag run may carry on across
+    a line break; no entity does (none in the gold corpus), so a line break ends the span and an
+    I- tag after it opens a new one."""
     own = sorted(owner(windows).items())
     if not own:
         return []
@@ -130,13 +132,13 @@ def decode(text: str, windows: list[Window], probs: list[np.ndarray], labels: li
     for i, (c, tag) in enumerate(zip(chars, tags)):
         prefix, _, label = labels[tag].partition("-")
         p = float(matrix[i, tag])
-        if prefix == "I" and spans and spans[-1]["open"]:
+        if prefix == "I" and spans and spans[-1]["open"] and "\n" not in text[spans[-1]["end"]:c]:
             spans[-1]["end"] = c + 1
             spans[-1]["p"].append(p)
             continue
         if spans:
             spans[-1]["open"] = False
-        if prefix == "B":
+        if prefix in ("B", "I"):
             spans.append({"start": c, "end": c + 1, "label": label, "p": [p], "open": True})
     return [{"start": s["start"], "end": s["end"], "label": s["label"], "confidence": round(sum(s["p"]) / len(s["p"]), 4)}
             for s in spans]

@@ -160,6 +160,17 @@ def test_decode_repairs_bio_and_averages_confidence():
     assert spans[1]["confidence"] == pytest.approx(0.8)
 
 
+def test_decode_ends_spans_at_line_breaks():
+    text = "施行\n国家网信办等"  # the model reads 行国家网信办 as one run: it never sees the line break
+    tags = ["O", "B-AGENCY", "I-AGENCY", "I-AGENCY", "I-AGENCY", "I-AGENCY", "I-AGENCY", "O"]
+    chars = [i for i, ch in enumerate(text) if not ch.isspace()]
+    probs = np.full((len(chars), len(BIO)), 0.01)
+    for i, t in enumerate(tags):
+        probs[i, BIO.index(t)] = 0.9
+    spans = decode(text, [Window([], chars)], [probs], BIO)
+    assert [(text[s["start"]:s["end"]], s["label"]) for s in spans] == [("行", "AGENCY"), ("国家网信办", "AGENCY")]
+
+
 def test_entities_split_word_tokens_at_character_edges():
     nlp = spacy.blank("zh")
     from spacy.tokens import Doc
