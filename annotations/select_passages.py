@@ -174,21 +174,30 @@ def _names_score(text: str) -> float:
     return (len(_NAMES.findall(text)) + len(_FIGURE.findall(text))) / max(len(text), 1)
 
 
-def more_passages(data: Path, gold: dict[str, str], reports: int, items: int) -> list[Record]:
-    """Round 2, for the train split only: a third window (c) of each work report whose a and b are in
-    train, away from them, and 新闻联播 items from days no dev or test passage comes from; both densest
-    in names of places, organisations and drives. `gold` maps each annotated id to its split."""
+# meta.selection of the passages each later round added to train (round 1 is everything else)
+ROUNDS = {2: "more", 3: "more-3"}
+# the least a later round's news item names: (bodies, enforcement words); by round 3 the days left hold
+# almost no enforcement item, and any domestic item naming bodies teaches the weak labels
+NEWS_LEAST = {2: (2, 1), 3: (2, 0)}
+
+
+def more_passages(data: Path, gold: dict[str, str], reports: int, items: int, round_: int = 2) -> list[Record]:
+    """A later round, for the train split only: a third window (c) of each work report whose a and b are
+    in train and that has none yet, away from them, and 新闻联播 items from days no dev or test passage
+    comes from (from round 3 on, no passage at all); both densest in names of places, organisations and
+    drives. `gold` maps each id annotated before this round to its split."""
     out = []
     for n, paragraphs, meta in _reports(data / "unlabeled/provincial_gov_reports_2026/reports.jsonl"):
         if len(out) == reports:
             break
-        if gold.get(f"rpt26-{n:02d}a") != "train":
+        if gold.get(f"rpt26-{n:02d}a") != "train" or f"rpt26-{n:02d}c" in gold:
             continue
         first, other = _report_windows(paragraphs)
         third, _ = _best_window(paragraphs, REPORT_WINDOWS[1], _names_score, _near(first) | _near(other))
         if third:
             out.append(Record(f"rpt26-{n:02d}c", "\n".join(paragraphs[k] for k in third), meta))
-    held_out_days = {rid.split("-")[1] for rid, split in gold.items() if rid.startswith("xwlb") and split != "train"}
+    held_out_days = {rid.split("-")[1] for rid, split in gold.items()
+                     if rid.startswith("xwlb") and (split != "train" or round_ > 2)}
     scored = []
     for path in sorted((data / "unlabeled/xinwenlianbo/news").glob("*.md")):
         if path.stem in held_out_days:
@@ -198,7 +207,8 @@ def more_passages(data: Path, gold: dict[str, str], reports: int, items: int) ->
             text = _item_text(title, body)
             if rid in gold or _FOREIGN.search(title) or not 300 <= len(text) <= 1200:
                 continue
-            if len(_AGENCY_RE.findall(text)) >= 2 and len(_ENFORCEMENT.findall(text)) >= 1:
+            bodies, hits = NEWS_LEAST[round_]
+            if len(_AGENCY_RE.findall(text)) >= bodies and len(_ENFORCEMENT.findall(text)) >= hits:
                 scored.append((_names_score(text), rid, text, url, path.stem))
     days: set[str] = set()
     for _, rid, text, url, day in sorted(scored, reverse=True):
@@ -206,7 +216,7 @@ def more_passages(data: Path, gold: dict[str, str], reports: int, items: int) ->
             days.add(day)
             out.append(Record(rid, text, {"source": f"新闻联播 {day}: {url}", "published": f"{day[:4]}-{day[4:6]}-{day[6:]}"}))
     for r in out:
-        r.meta.update(selection="more", split="train")
+        r.meta.update(selection=ROUNDS[round_], split="train")
     return out
 
 
@@ -227,18 +237,20 @@ def main() -> None:
     ap.add_argument("--out", required=True, help="JSONL of unannotated passages (split later by annotations/split.py)")
     ap.add_argument("--news", type=int, default=30, help="how many 新闻联播 items")
     ap.add_argument("--more", nargs=2, type=int, metavar=("REPORTS", "ITEMS"),
-                    help="round 2 instead: that many further report windows and news items for train, "
-                         "away from the first round's passages in annotations/*.jsonl and from dev/test documents")
+                    help="a later round instead: that many further report windows and news items for train, "
+                         "away from the earlier rounds' passages in annotations/*.jsonl and from dev/test documents")
+    ap.add_argument("--round", type=int, choices=sorted(ROUNDS), default=2, help="which later round --more makes")
     args = ap.parse_args()
     data = Path(args.data)
     if args.more:
         from pipeline.annotations.records import read_records
 
         here = Path(__file__).parent
-        # round 2 is chosen against round 1 alone, so that this recreates it once it is in the gold files
+        # a round is chosen against the earlier rounds alone, so that this recreates it once it is in the gold files
+        later = {ROUNDS[k] for k in ROUNDS if k >= args.round}
         gold = {r.id: split for split in ("train", "dev", "test") for r in read_records(here / f"{split}.jsonl")
-                if r.meta.get("selection") != "more"}
-        records = more_passages(data, gold, *args.more)
+                if r.meta.get("selection") not in later}
+        records = more_passages(data, gold, *args.more, args.round)
         write_records(records, args.out)
         print(f"{len(records)} passages, {sum(len(r.text) for r in records)} characters -> {args.out}", file=sys.stderr)
         return
