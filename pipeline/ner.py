@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import copy
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,24 @@ class NERModelError(RuntimeError):
 
 
 PRECISIONS = ("auto", "fp32", "bf16")
+
+# Two names written together are two spans (GUIDELINES): where the model reads one span, it is cut after
+# the first name. [陕西省纪委][监委]; [陕西省][商洛市][柞水县] (a place inside a larger one).
+JOINED = {"AGENCY": re.compile(r"(?<=.)纪委(?=(?:国家)?监委$)"),
+          "PLACE": re.compile(r"(?<=..)(?:省|自治区|市|县|区|盟|旗)(?=[^省市县区，、]{1,5}?(?:省|市|县|区|镇|乡|旗|盟)$)")}
+
+
+def split_joined(text: str, spans: list[dict]) -> list[dict]:
+    out = []
+    for s in spans:
+        rule = JOINED.get(s["label"])
+        m = rule.search(text[s["start"]:s["end"]]) if rule else None
+        if m is None:
+            out.append(s)
+        else:  # the last name is cut off; what is left may hold another (陕西省商洛市)
+            out += split_joined(text, [{**s, "end": s["start"] + m.end()}])
+            out.append({**s, "start": s["start"] + m.end()})
+    return out
 
 
 def native_bf16() -> bool:
@@ -99,7 +118,7 @@ class TransformerNER:
                 results[j] = row[1:1 + len(w.chars)]
         for j, (i, _) in enumerate(flat):
             probs[i].append(results[j])
-        return [decode(t, ws, ps, self.labels) for t, ws, ps in zip(texts, per_text, probs)]
+        return [split_joined(t, decode(t, ws, ps, self.labels)) for t, ws, ps in zip(texts, per_text, probs)]
 
     def __call__(self, doc: Doc) -> Doc:
         return next(self.pipe([doc]))

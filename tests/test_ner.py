@@ -171,6 +171,19 @@ def test_decode_ends_spans_at_line_breaks():
     assert [(text[s["start"]:s["end"]], s["label"]) for s in spans] == [("行", "AGENCY"), ("国家网信办", "AGENCY")]
 
 
+def test_joined_names_become_separate_spans():
+    from pipeline.ner import split_joined
+
+    text = "经陕西省纪委监委和中央纪委国家监委核查，陕西省商洛市柞水县境内，纪委书记到广州白云国际机场"
+    spans = [{"start": a, "end": b, "label": label, "confidence": 0.8} for a, b, label in
+             [(1, 8, "AGENCY"), (9, 17, "AGENCY"), (20, 29, "PLACE"), (32, 34, "AGENCY"), (37, 45, "PLACE")]]
+    out = split_joined(text, spans)
+    assert [(text[s["start"]:s["end"]], s["label"]) for s in out] == [
+        ("陕西省纪委", "AGENCY"), ("监委", "AGENCY"), ("中央纪委", "AGENCY"), ("国家监委", "AGENCY"),
+        ("陕西省", "PLACE"), ("商洛市", "PLACE"), ("柞水县", "PLACE"), ("纪委", "AGENCY"), ("广州白云国际机场", "PLACE")]
+    assert {s["confidence"] for s in out} == {0.8}
+
+
 def test_entities_split_word_tokens_at_character_edges():
     nlp = spacy.blank("zh")
     from spacy.tokens import Doc
