@@ -35,8 +35,8 @@ SOURCE_BEFORE, SOURCE_AFTER = ("从", "据"), re.compile(r"了解到|获悉|获�
 REPORTING = re.compile(r"^[^，,；;。]{0,16}?(?:发布|通报|公布|介绍|宣布|了解到|获悉|透露)")
 # the speaker's own "we" (work reports): the agent is unstated, so the figure has no AGENCY link
 UNSTATED_AGENT = "我们"
-# a DATE right after one of these is a comparison baseline, not the figure's period
-BASELINE_BEFORE = ("较", "比", "同比", "相比", "对比", "与", "环比", "由")
+# a DATE right after one of these is a comparison baseline, not the figure's period (创20年新高: a record)
+BASELINE_BEFORE = ("较", "比", "同比", "相比", "对比", "与", "环比", "由", "创")
 # dates that restate the year a paragraph opened with (过去一年，…全年实现…): the figure takes the opening one
 RESTATING_DATES = ("全年", "当年", "年内")
 # a DATE in an earlier sentence governs later ones only as the topic of its clause: before it stand only these

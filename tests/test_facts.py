@@ -138,6 +138,10 @@ def test_a_later_date_never_governs_and_a_baseline_never_does(nlp):
     assert ent(doc, "9起")._.period is None
     assert ent(doc, "3起")._.period is None
     assert ent(doc, "5起")._.period.text == "2022年"
+    # 创20年新高 is a record, not the period of the figures after it
+    doc = run(nlp, "五年来，粮食产量创20年新高，创建产业园13个。",
+              [("五年来", "DATE"), ("20年", "DATE"), ("13个", "STAT")])
+    assert ent(doc, "13个")._.period.text == "五年来"
 
 
 def test_a_scope_word_resolves_to_the_articles_place(nlp):
