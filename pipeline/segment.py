@@ -40,11 +40,29 @@ def pkuseg_model_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jianbao" / "pkuseg" / "default"
 
 
+def drop_training_features(features: Path) -> bool:
+    """Empty the word-bigram set in pkuseg's features.pkl. Only pkuseg's training reads it (inference looks
+    bigram features up in feature_to_idx); without its 1.1M strings the model loads 160 MB lighter at its
+    peak and a little faster, and segments identically. Returns whether the file changed."""
+    import pickle
+
+    data = pickle.loads(features.read_bytes())
+    if not data.get("bigram"):
+        return False
+    data["bigram"] = []
+    part = features.with_suffix(".part")
+    part.write_bytes(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+    part.replace(features)
+    return True
+
+
 def fetch_pkuseg(target: Path | None = None, cache: Path = Path(".cache/wheels")) -> Path:
     """Download the pkuseg 0.0.25 wheel (manylinux, cp37: it carries the default model) and unpack
-    pkuseg/models/default/ to `target`. Nothing is installed."""
+    pkuseg/models/default/ to `target`, its features without what only training reads. Nothing is
+    installed."""
     target = target or pkuseg_model_dir()
     if all((target / f).is_file() for f in _MODEL_FILES):
+        drop_training_features(target / "features.pkl")  # a model fetched before this step existed
         return target
     wheel = fetch_wheel(PKUSEG_WHEEL, "pkuseg-0.0.25-*.whl", cache, SegmenterError,
                         extra=("--platform", "manylinux1_x86_64", "--python-version", "3.7", "--implementation", "cp",
@@ -54,6 +72,7 @@ def fetch_pkuseg(target: Path | None = None, cache: Path = Path(".cache/wheels")
     with zipfile.ZipFile(wheel) as z:
         for name in _MODEL_FILES:
             (target / name).write_bytes(z.read(f"pkuseg/models/default/{name}"))
+    drop_training_features(target / "features.pkl")
     return target
 
 

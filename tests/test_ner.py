@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import spacy
 
-from pipeline.annotations.records import Record, write_records
+from pipeline.annotations.records import Record, read_records, write_records
 from pipeline.encoding import BIO, CharEncoder, Window, char_tags, decode
 from pipeline.evaluate import score
 from pipeline.ner import set_entities
@@ -230,6 +230,33 @@ def test_pkuseg_from_its_wheel_segments_with_the_user_dictionary(tmp_path, monke
     monkeypatch.setenv("JIANBAO_PKUSEG_MODEL", str(model))
     doc = ChineseTokenizer(spacy.blank("zh").vocab, "pkuseg", user_dict=["县打传办"])("县打传办劝返传销人员87人。")
     assert [t.text for t in doc][:2] == ["县打传办", "劝返"]
+
+    # the features as the wheel has them (with the bigram set only training reads) segment the same
+    import zipfile
+
+    import spacy_pkuseg
+
+    original = tmp_path / "original"
+    original.mkdir()
+    with zipfile.ZipFile(next((tmp_path / "wheels").glob("pkuseg-0.0.25-*.whl"))) as z:
+        for name in ("features.pkl", "weights.npz"):
+            (original / name).write_bytes(z.read(f"pkuseg/models/default/{name}"))
+    assert (original / "features.pkl").stat().st_size > (model / "features.pkl").stat().st_size
+    text = "".join(r.text for r in read_records(Path(__file__).parents[1] / "annotations/test.jsonl"))
+    assert spacy_pkuseg.pkuseg(str(model)).cut(text) == spacy_pkuseg.pkuseg(str(original)).cut(text)
+
+
+def test_dropping_training_features_keeps_what_inference_reads(tmp_path):
+    import pickle
+
+    from pipeline.segment import drop_training_features
+
+    path = tmp_path / "features.pkl"
+    data = {"unigram": ["传销"], "bigram": ["传销*窝点"], "feature_to_idx": {"c.传": 1}, "tag_to_idx": {"B": 0}}
+    path.write_bytes(pickle.dumps(data))
+    assert drop_training_features(path) is True
+    assert pickle.loads(path.read_bytes()) == {**data, "bigram": []}
+    assert drop_training_features(path) is False  # a second run leaves the file alone
 
 
 def test_viterbi_never_continues_a_span_across_another_tag():
