@@ -29,6 +29,10 @@ AGENT_CLAUSE_OPENERS = re.compile(r"^(?:[\s（）()“”\"]|全省|全市|全�
                                   r"据|今天|今日|近日|日前|目前|第?[一二三四五六七八九十]+届)*$")
 # a body that is urged or directed to act, acts (督促指导陕西省纪委监委快查严处，对3个责任单位…追责问责)
 PIVOT_BEFORE = re.compile(r"^[^，,；;：:]{0,4}?(?:督促|指导|责成|督导)$")
+# a body that only guides or backs an event (由X指导、Y主办) or that qualifies the subject (国资委监管企业利润增长)
+# does not act; the event's hosts (由A和B共同主办的…) do
+NOT_ACTING_AFTER = re.compile(r"^(?:指导|支持|监制)[、，,]|^(?:监管|所属|直属|下属)(?:企业|单位)")
+HOSTING_AFTER = re.compile(r"^(?:共同|联合)?(?:主办|承办|举办)")
 # 记者从X(举行的发布会上)获悉: X is the source that reports the paragraph's figures
 SOURCE_BEFORE, SOURCE_AFTER = ("从", "据"), re.compile(r"了解到|获悉|获得|得到|发布|消息|数据")
 # what a reporting body does in a paragraph's opening clause (dates and 近日 may stand between)
@@ -111,6 +115,11 @@ def _groups(text: str, ents: list[Span]) -> list[list[Span]]:
 def _is_agent(text: str, ents: list[Span], group: list[Span]) -> bool:
     """The list heads its clause (dates aside), or is the source a reporter cites (记者从X获悉)."""
     start = group[0].start_char
+    after = text[group[-1].end_char:_bounds(text, group[-1].end_char, CLAUSE_END)[1] + 1]
+    if NOT_ACTING_AFTER.match(after):
+        return False
+    if HOSTING_AFTER.match(after):
+        return True
     # dates and counts may stand before the agent: 今天（…）, 15个中央巡视组
     before = _masked(text, ents, _bounds(text, start, CLAUSE_END)[0], start, lambda e: e.label_ in ("DATE", "STAT"))
     if AGENT_CLAUSE_OPENERS.match(before) or PIVOT_BEFORE.search(before):

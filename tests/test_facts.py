@@ -124,6 +124,14 @@ def test_a_leading_body_is_not_the_agent(nlp):
     assert ent(doc, "120余次")._.agencies == []
 
 
+def test_an_events_hosts_act_and_a_guiding_or_qualifying_body_does_not(nlp):
+    doc = run(nlp, "由国家电影局指导、中央广播电视总台和上海市人民政府共同主办的电影节昨晚开幕。本届电影节共收到影片3900余部。",
+              [("国家电影局", "AGENCY"), ("中央广播电视总台", "ORG"), ("上海市人民政府", "AGENCY"), ("3900余部", "STAT")])
+    assert [a.text for a in ent(doc, "3900余部")._.agencies] == ["上海市人民政府"]
+    doc = run(nlp, "自治区国资委监管企业利润增长35.4%。", [("自治区国资委", "AGENCY"), ("35.4%", "STAT")])
+    assert ent(doc, "35.4%")._.agencies == []
+
+
 def test_no_agency_for_a_place_subject_an_object_or_an_unstated_we(nlp):
     doc = run(nlp, "许昌市查获传销窝点3个。我们向省政府报送报告12份。",
               [("许昌市", "PLACE"), ("3个", "STAT"), ("省政府", "AGENCY"), ("12份", "STAT")])
