@@ -238,6 +238,7 @@ def _model_ship(args: argparse.Namespace) -> int:
     config["model"] = None
     # inference windows: the reading window and overlap chosen on dev (model card); training's may differ
     config["max_length"], config["stride"] = args.max_length, args.stride
+    config["min_confidence"] = args.min_confidence
     if not args.fp32:
         nlp.get_pipe("jianbao_ner").stored_dtype = "float16"  # half the size; F1 unchanged (see the model card)
     out = Path(args.out)
@@ -311,6 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     ship.add_argument("--fp32", action="store_true", help="keep 32-bit weights (default: 16-bit, half the size)")
     ship.add_argument("--max-length", type=int, default=128, help="inference window in characters + 2 (default 128)")
     ship.add_argument("--stride", type=int, default=8, help="characters of context a window edge keeps (default 8)")
+    ship.add_argument("--min-confidence", type=float, default=0.6,
+                      help="drop entities whose mean tag probability is lower (default 0.6, chosen on dev)")
     ship.set_defaults(func=_model_ship)
     train = sub.add_parser("train", help="fine-tune the NER model from a JSON config (see configs/)")
     train.add_argument("--config", required=True, help="e.g. configs/ner_e5_small.json")

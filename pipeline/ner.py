@@ -62,9 +62,12 @@ def native_bf16() -> bool:
 
 class TransformerNER:
     def __init__(self, nlp: Language, name: str, model: str | None, max_length: int, stride: int,
-                 batch_size: int, threads: int, precision: str = "auto"):
+                 batch_size: int, threads: int, precision: str = "auto", min_confidence: float = 0.0):
         if precision not in PRECISIONS:
             raise ValueError(f"jianbao_ner: precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+        if not 0.0 <= min_confidence < 1.0:
+            raise ValueError(f"jianbao_ner: min_confidence {min_confidence!r} must be at least 0 and below 1")
+        self.min_confidence = min_confidence
         self.name = name
         self.max_length, self.stride, self.batch_size, self.threads = max_length, stride, batch_size, threads
         self.precision = precision
@@ -118,7 +121,8 @@ class TransformerNER:
                 results[j] = row[1:1 + len(w.chars)]
         for j, (i, _) in enumerate(flat):
             probs[i].append(results[j])
-        return [split_joined(t, decode(t, ws, ps, self.labels)) for t, ws, ps in zip(texts, per_text, probs)]
+        return [[s for s in split_joined(t, decode(t, ws, ps, self.labels)) if s["confidence"] >= self.min_confidence]
+                for t, ws, ps in zip(texts, per_text, probs)]
 
     def __call__(self, doc: Doc) -> Doc:
         return next(self.pipe([doc]))
@@ -184,8 +188,10 @@ def set_entities(doc: Doc, spans: list[dict]) -> Doc:
 
 @Language.factory("jianbao_ner", assigns=["doc.ents"],
                   default_config={"model": None, "max_length": 256, "stride": 64, "batch_size": 16, "threads": 0,
-                                  "precision": "auto"})
+                                  "precision": "auto", "min_confidence": 0.0})
 def make_ner(nlp: Language, name: str, model: str | None, max_length: int, stride: int, batch_size: int,
-             threads: int, precision: str) -> TransformerNER:
-    """`precision`: "auto" (bf16 autocast where the CPU has native bf16, else fp32), "fp32" or "bf16"."""
-    return TransformerNER(nlp, name, model, max_length, stride, batch_size, threads, precision)
+             threads: int, precision: str, min_confidence: float) -> TransformerNER:
+    """`precision`: "auto" (bf16 autocast where the CPU has native bf16, else fp32), "fp32" or "bf16".
+    `min_confidence`: spans whose mean tag probability is lower are dropped (the shipped model's value
+    was chosen on dev: the model card)."""
+    return TransformerNER(nlp, name, model, max_length, stride, batch_size, threads, precision, min_confidence)

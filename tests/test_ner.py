@@ -107,6 +107,21 @@ def test_precision_is_a_setting_and_bf16_reads_like_fp32(trained):
         spacy.blank("zh").add_pipe("jianbao_ner", config={"precision": "int4"})
 
 
+def test_min_confidence_drops_the_less_certain_entities(trained):
+    from pipeline.models import load_pipeline
+
+    nlp = load_pipeline(trained / "out" / "pipeline")
+    ner = nlp.get_pipe("jianbao_ner")
+    text = "。".join(t for t, _ in TEXTS)
+    every = [e._.confidence for e in nlp(text).ents]
+    cut = sorted(every)[len(every) // 2]  # the median: some entities fall below it, some do not
+    ner.min_confidence = cut
+    kept = [e._.confidence for e in nlp(text).ents]
+    assert kept == [c for c in every if c >= cut] and 0 < len(kept) < len(every)
+    with pytest.raises(ValueError, match="min_confidence 1.5 must be at least 0 and below 1"):
+        spacy.blank("zh").add_pipe("jianbao_ner", config={"min_confidence": 1.5})
+
+
 def test_plain_spacy_load_finds_every_component_through_entry_points(trained):
     # a fresh interpreter that never imports our package itself
     code = ("import spacy, sys; nlp = spacy.load(sys.argv[1]); doc = nlp(sys.argv[2]); "
