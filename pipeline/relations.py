@@ -29,9 +29,10 @@ AGENT_CLAUSE_OPENERS = re.compile(r"^(?:[\s（）()“”\"]|全省|全市|全�
                                   r"据|今天|今日|近日|日前|目前|第?[一二三四五六七八九十]+届)*$")
 # a body that is urged or directed to act, acts (督促指导陕西省纪委监委快查严处，对3个责任单位…追责问责)
 PIVOT_BEFORE = re.compile(r"^[^，,；;：:]{0,4}?(?:督促|指导|责成|督导)$")
-# a body that only guides or backs an event (由X指导、Y主办) or that qualifies the subject (国资委监管企业利润增长)
+# a body that only guides or backs an event (由X指导、Y主办) or that qualifies the subject (国资委监管企业利润增长,
+# 中央企业完成投资)
 # does not act; the event's hosts (由A和B共同主办的…) do
-NOT_ACTING_AFTER = re.compile(r"^(?:指导|支持|监制)[、，,]|^(?:监管|所属|直属|下属)(?:企业|单位)")
+NOT_ACTING_AFTER = re.compile(r"^(?:指导|支持|监制)[、，,]|^(?:监管|所属|直属|下属)?企业|^(?:监管|所属|直属|下属)单位")
 HOSTING_AFTER = re.compile(r"^(?:共同|联合)?(?:主办|承办|举办)")
 # 记者从X(举行的发布会上)获悉: X is the source that reports the paragraph's figures
 SOURCE_BEFORE, SOURCE_AFTER = ("从", "据"), re.compile(r"了解到|获悉|获得|得到|发布|消息|数据")

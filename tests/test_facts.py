@@ -130,6 +130,10 @@ def test_an_events_hosts_act_and_a_guiding_or_qualifying_body_does_not(nlp):
     assert [a.text for a in ent(doc, "3900余部")._.agencies] == ["上海市人民政府"]
     doc = run(nlp, "自治区国资委监管企业利润增长35.4%。", [("自治区国资委", "AGENCY"), ("35.4%", "STAT")])
     assert ent(doc, "35.4%")._.agencies == []
+    # 中央 read as a body inside 中央企业 does not take the figure from the paragraph's reporter
+    doc = run(nlp, "国资委最新数据显示，1—5月，中央企业完成投资1.7万亿元。",
+              [("国资委", "AGENCY"), ("中央", "AGENCY"), ("1.7万亿元", "STAT")])
+    assert [a.text for a in ent(doc, "1.7万亿元")._.agencies] == ["国资委"]
 
 
 def test_no_agency_for_a_place_subject_an_object_or_an_unstated_we(nlp):
