@@ -228,6 +228,18 @@ def _model_base(args: argparse.Namespace) -> int:
     return 0
 
 
+def _label_value(text: str) -> tuple[str, float]:
+    from .labels import ENTITY_LABELS
+
+    label, _, value = text.partition("=")
+    try:
+        if label in ENTITY_LABELS:
+            return label, float(value)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"{text!r} is not LABEL=P with LABEL one of {', '.join(ENTITY_LABELS)}")
+
+
 def _model_ship(args: argparse.Namespace) -> int:
     """Save a trained pipeline, with every rule stage, as the folder spacy.load and the main job use."""
     from .models import load_pipeline
@@ -239,6 +251,7 @@ def _model_ship(args: argparse.Namespace) -> int:
     # inference windows: the reading window and overlap chosen on dev (model card); training's may differ
     config["max_length"], config["stride"] = args.max_length, args.stride
     config["min_confidence"] = args.min_confidence
+    config["label_min_confidence"] = dict(args.label_min_confidence)
     if not args.fp32:
         nlp.get_pipe("jianbao_ner").stored_dtype = "float16"  # half the size; F1 unchanged (see the model card)
     out = Path(args.out)
@@ -314,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     ship.add_argument("--stride", type=int, default=8, help="characters of context a window edge keeps (default 8)")
     ship.add_argument("--min-confidence", type=float, default=0.6,
                       help="drop entities whose mean tag probability is lower (default 0.6, chosen on dev)")
+    ship.add_argument("--label-min-confidence", nargs="*", type=_label_value, metavar="LABEL=P",
+                      default=[("ORG", 0.8), ("CAMPAIGN", 0.8)],
+                      help="the same for single labels (default ORG=0.8 CAMPAIGN=0.8, chosen on dev)")
     ship.set_defaults(func=_model_ship)
     train = sub.add_parser("train", help="fine-tune the NER model from a JSON config (see configs/)")
     train.add_argument("--config", required=True, help="e.g. configs/ner_e5_small.json")

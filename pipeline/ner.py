@@ -62,11 +62,15 @@ def native_bf16() -> bool:
 
 class TransformerNER:
     def __init__(self, nlp: Language, name: str, model: str | None, max_length: int, stride: int,
-                 batch_size: int, threads: int, precision: str = "auto", min_confidence: float = 0.0):
+                 batch_size: int, threads: int, precision: str = "auto", min_confidence: float = 0.0,
+                 label_min_confidence: dict[str, float] | None = None):
         if precision not in PRECISIONS:
             raise ValueError(f"jianbao_ner: precision {precision!r} is not one of {', '.join(PRECISIONS)}")
-        if not 0.0 <= min_confidence < 1.0:
-            raise ValueError(f"jianbao_ner: min_confidence {min_confidence!r} must be at least 0 and below 1")
+        self.label_min_confidence = dict(label_min_confidence or {})
+        for what, value in [("min_confidence", min_confidence),
+                            *((f"label_min_confidence.{k}", v) for k, v in self.label_min_confidence.items())]:
+            if not 0.0 <= value < 1.0:
+                raise ValueError(f"jianbao_ner: {what} {value!r} must be at least 0 and below 1")
         self.min_confidence = min_confidence
         self.name = name
         self.max_length, self.stride, self.batch_size, self.threads = max_length, stride, batch_size, threads
@@ -121,7 +125,8 @@ class TransformerNER:
                 results[j] = row[1:1 + len(w.chars)]
         for j, (i, _) in enumerate(flat):
             probs[i].append(results[j])
-        return [[s for s in split_joined(t, decode(t, ws, ps, self.labels)) if s["confidence"] >= self.min_confidence]
+        return [[s for s in split_joined(t, decode(t, ws, ps, self.labels))
+                 if s["confidence"] >= self.label_min_confidence.get(s["label"], self.min_confidence)]
                 for t, ws, ps in zip(texts, per_text, probs)]
 
     def __call__(self, doc: Doc) -> Doc:
@@ -188,10 +193,12 @@ def set_entities(doc: Doc, spans: list[dict]) -> Doc:
 
 @Language.factory("jianbao_ner", assigns=["doc.ents"],
                   default_config={"model": None, "max_length": 256, "stride": 64, "batch_size": 16, "threads": 0,
-                                  "precision": "auto", "min_confidence": 0.0})
+                                  "precision": "auto", "min_confidence": 0.0, "label_min_confidence": {}})
 def make_ner(nlp: Language, name: str, model: str | None, max_length: int, stride: int, batch_size: int,
-             threads: int, precision: str, min_confidence: float) -> TransformerNER:
+             threads: int, precision: str, min_confidence: float,
+             label_min_confidence: dict[str, float]) -> TransformerNER:
     """`precision`: "auto" (bf16 autocast where the CPU has native bf16, else fp32), "fp32" or "bf16".
-    `min_confidence`: spans whose mean tag probability is lower are dropped (the shipped model's value
-    was chosen on dev: the model card)."""
-    return TransformerNER(nlp, name, model, max_length, stride, batch_size, threads, precision, min_confidence)
+    `min_confidence`: spans whose mean tag probability is lower are dropped; `label_min_confidence` sets it
+    for single labels (the shipped model's values were chosen on dev: the model card)."""
+    return TransformerNER(nlp, name, model, max_length, stride, batch_size, threads, precision, min_confidence,
+                          label_min_confidence)

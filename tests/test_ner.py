@@ -118,8 +118,30 @@ def test_min_confidence_drops_the_less_certain_entities(trained):
     ner.min_confidence = cut
     kept = [e._.confidence for e in nlp(text).ents]
     assert kept == [c for c in every if c >= cut] and 0 < len(kept) < len(every)
+    # a label's own threshold overrides the common one
+    ner.min_confidence = 0.0
+    ner.label_min_confidence = {"STAT": 0.999}
+    labels = [e.label_ for e in nlp(text).ents]
+    assert "STAT" not in labels and labels
     with pytest.raises(ValueError, match="min_confidence 1.5 must be at least 0 and below 1"):
         spacy.blank("zh").add_pipe("jianbao_ner", config={"min_confidence": 1.5})
+    with pytest.raises(ValueError, match="label_min_confidence.ORG -0.1 must be at least 0"):
+        spacy.blank("zh").add_pipe("jianbao_ner", config={"label_min_confidence": {"ORG": -0.1}})
+
+
+def test_ship_writes_the_reading_settings_into_the_pipeline(trained, tmp_path):
+    from pipeline.models import load_pipeline
+
+    out = tmp_path / "shipped"
+    cmd = [sys.executable, "-m", "pipeline.cli", "model", "ship", str(trained / "out" / "pipeline"), "--out", str(out),
+           "--version", "9.9.9", "--min-confidence", "0.3", "--label-min-confidence", "ORG=0.7", "STAT=0.5"]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    ner = load_pipeline(out).get_pipe("jianbao_ner")
+    assert (ner.min_confidence, ner.label_min_confidence) == (0.3, {"ORG": 0.7, "STAT": 0.5})
+    assert (ner.encoder.max_length, ner.encoder.stride) == (64, 8)  # 128 capped at the tiny encoder's 64 positions
+    bad = subprocess.run(cmd[:-2] + ["PLACES=0.5"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "'PLACES=0.5' is not LABEL=P" in bad.stderr
 
 
 def test_plain_spacy_load_finds_every_component_through_entry_points(trained):
