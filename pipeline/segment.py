@@ -61,18 +61,16 @@ def fetch_pkuseg(target: Path | None = None, cache: Path = Path(".cache/wheels")
     pkuseg/models/default/ to `target`, its features without what only training reads. Nothing is
     installed."""
     target = target or pkuseg_model_dir()
-    if all((target / f).is_file() for f in _MODEL_FILES):
-        drop_training_features(target / "features.pkl")  # a model fetched before this step existed
-        return target
-    wheel = fetch_wheel(PKUSEG_WHEEL, "pkuseg-0.0.25-*.whl", cache, SegmenterError,
-                        extra=("--platform", "manylinux1_x86_64", "--python-version", "3.7", "--implementation", "cp",
-                               "--abi", "cp37m"),
-                        hint="check that PyPI is reachable or use segmenter 'char'")
-    target.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(wheel) as z:
-        for name in _MODEL_FILES:
-            (target / name).write_bytes(z.read(f"pkuseg/models/default/{name}"))
-    drop_training_features(target / "features.pkl")
+    if not all((target / f).is_file() for f in _MODEL_FILES):
+        wheel = fetch_wheel(PKUSEG_WHEEL, "pkuseg-0.0.25-*.whl", cache, SegmenterError,
+                            extra=("--platform", "manylinux1_x86_64", "--python-version", "3.7", "--implementation",
+                                   "cp", "--abi", "cp37m"),
+                            hint="check that PyPI is reachable or use segmenter 'char'")
+        target.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(wheel) as z:
+            for name in _MODEL_FILES:
+                (target / name).write_bytes(z.read(f"pkuseg/models/default/{name}"))
+    drop_training_features(target / "features.pkl")  # also for a model fetched before this step existed
     return target
 
 
