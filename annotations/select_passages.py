@@ -198,6 +198,7 @@ def more_passages(data: Path, gold: dict[str, str], reports: int, items: int, ro
             out.append(Record(f"rpt26-{n:02d}c", "\n".join(paragraphs[k] for k in third), meta))
     held_out_days = {rid.split("-")[1] for rid, split in gold.items()
                      if rid.startswith("xwlb") and (split != "train" or round_ > 2)}
+    bodies, hits = NEWS_LEAST[round_]
     scored = []
     for path in sorted((data / "unlabeled/xinwenlianbo/news").glob("*.md")):
         if path.stem in held_out_days:
@@ -207,7 +208,6 @@ def more_passages(data: Path, gold: dict[str, str], reports: int, items: int, ro
             text = _item_text(title, body)
             if rid in gold or _FOREIGN.search(title) or not 300 <= len(text) <= 1200:
                 continue
-            bodies, hits = NEWS_LEAST[round_]
             if len(_AGENCY_RE.findall(text)) >= bodies and len(_ENFORCEMENT.findall(text)) >= hits:
                 scored.append((_names_score(text), rid, text, url, path.stem))
     days: set[str] = set()
