@@ -96,30 +96,43 @@ def _allowed(labels: list[str]) -> np.ndarray:
     return ok
 
 
-def viterbi(probs: np.ndarray, labels: list[str]) -> list[int]:
-    """The most probable tag sequence that is valid BIO (a constrained decode, no trained CRF)."""
+def viterbi(probs: np.ndarray, labels: list[str], edge_cost: np.ndarray | None = None) -> list[int]:
+    """The most probable tag sequence that is valid BIO (a constrained decode, no trained CRF).
+
+    `edge_cost[t]` (2 x T: start, end) is subtracted from a path's log-probability where a span starts
+    at character t, or ends after it: the word segmenter's prior that entity edges fall between words."""
     allowed = _allowed(labels)
     logp = np.log(np.clip(probs, 1e-12, 1.0))
+    begins = np.array([t.startswith("B-") for t in labels])
     start_ok = np.array([not t.startswith("I-") for t in labels])
-    score = np.where(start_ok, logp[0], -np.inf)
+    # ends[i, j]: tag j after tag i closes the span tag i is in
+    ends = np.array([[a != "O" and not (b.startswith("I-") and b[2:] == a[2:]) for b in labels] for a in labels])
+    start_cost = np.zeros(len(probs)) if edge_cost is None else edge_cost[0]
+    end_cost = np.zeros(len(probs)) if edge_cost is None else edge_cost[1]
+    score = np.where(start_ok, logp[0], -np.inf) - begins * start_cost[0]
     back = np.zeros((len(probs), len(labels)), dtype=int)
     transition = np.where(allowed, 0.0, -np.inf)
     for t in range(1, len(probs)):
-        cand = score[:, None] + transition
+        cand = score[:, None] + transition - ends * end_cost[t - 1] - begins[None, :] * start_cost[t]
         back[t] = cand.argmax(0)
         score = cand.max(0) + logp[t]
+    score = score - np.array([t != "O" for t in labels]) * end_cost[-1]
     path = [int(score.argmax())]
     for t in range(len(probs) - 1, 0, -1):
         path.append(int(back[t, path[-1]]))
     return path[::-1]
 
 
-def decode(text: str, windows: list[Window], probs: list[np.ndarray], labels: list[str]) -> list[dict]:
+def decode(text: str, windows: list[Window], probs: list[np.ndarray], labels: list[str],
+           boundaries: set[int] | None = None, edge_penalty: float = 0.0) -> list[dict]:
     """Spans {start, end, label, confidence} from per-window probabilities of the content tokens.
 
     Each character takes the probabilities of the window where it is most central; the tag
     sequence is the most probable valid BIO one; confidence is the mean probability of the
-    span's character tags. The encoder never sees whitespace, so a tag run may carry on across
+    span's character tags. With word `boundaries` (character offsets), a span edge inside a word
+    costs `edge_penalty` in log-probability: the model reads characters and places edges one
+    character off (宁|夏, 海南国|家), while in the gold fewer than 3 % of spans have an edge inside a
+    pkuseg word (dev, test). The encoder never sees whitespace, so a tag run may carry on across
     a line break; no entity does (none in the gold corpus), so a line break ends the span and an
     I- tag after it opens a new one."""
     own = sorted(owner(windows).items())
@@ -127,7 +140,11 @@ def decode(text: str, windows: list[Window], probs: list[np.ndarray], labels: li
         return []
     chars = [c for c, _ in own]
     matrix = np.stack([probs[w][k] for _, (w, k) in own])
-    tags = viterbi(matrix, labels)
+    edge_cost = None
+    if boundaries is not None and edge_penalty:
+        edge_cost = edge_penalty * np.array([[c not in boundaries for c in chars],
+                                             [c + 1 not in boundaries for c in chars]])
+    tags = viterbi(matrix, labels, edge_cost)
     spans: list[dict] = []
     for i, (c, tag) in enumerate(zip(chars, tags)):
         prefix, _, label = labels[tag].partition("-")

@@ -63,7 +63,7 @@ def native_bf16() -> bool:
 class TransformerNER:
     def __init__(self, nlp: Language, name: str, model: str | None, max_length: int, stride: int,
                  batch_size: int, threads: int, precision: str = "auto", min_confidence: float = 0.0,
-                 label_min_confidence: dict[str, float] | None = None):
+                 label_min_confidence: dict[str, float] | None = None, word_edge_penalty: float = 0.0):
         if precision not in PRECISIONS:
             raise ValueError(f"jianbao_ner: precision {precision!r} is not one of {', '.join(PRECISIONS)}")
         self.label_min_confidence = dict(label_min_confidence or {})
@@ -71,7 +71,10 @@ class TransformerNER:
                             *((f"label_min_confidence.{k}", v) for k, v in self.label_min_confidence.items())]:
             if not 0.0 <= value < 1.0:
                 raise ValueError(f"jianbao_ner: {what} {value!r} must be at least 0 and below 1")
+        if word_edge_penalty < 0:
+            raise ValueError(f"jianbao_ner: word_edge_penalty {word_edge_penalty!r} must not be negative")
         self.min_confidence = min_confidence
+        self.word_edge_penalty = word_edge_penalty
         self.name = name
         self.max_length, self.stride, self.batch_size, self.threads = max_length, stride, batch_size, threads
         self.precision = precision
@@ -102,8 +105,9 @@ class TransformerNER:
         length = min(self.max_length, self.model.config.max_position_embeddings)  # the encoder's own limit
         self.encoder = CharEncoder(self.tokenizer, length, min(self.stride, (length - 3) // 2))
 
-    def predict(self, texts: list[str]) -> list[list[dict]]:
-        """Character spans {start, end, label, confidence} for each text."""
+    def predict(self, texts: list[str], boundaries: list[set[int]] | None = None) -> list[list[dict]]:
+        """Character spans {start, end, label, confidence} for each text; `boundaries`, each text's word
+        boundaries (character offsets), make edges inside a word cost `word_edge_penalty`."""
         import torch
 
         if self.model is None:
@@ -125,9 +129,10 @@ class TransformerNER:
                 results[j] = row[1:1 + len(w.chars)]
         for j, (i, _) in enumerate(flat):
             probs[i].append(results[j])
-        return [[s for s in split_joined(t, decode(t, ws, ps, self.labels))
+        words = boundaries or [None] * len(texts)
+        return [[s for s in split_joined(t, decode(t, ws, ps, self.labels, b, self.word_edge_penalty))
                  if s["confidence"] >= self.label_min_confidence.get(s["label"], self.min_confidence)]
-                for t, ws, ps in zip(texts, per_text, probs)]
+                for t, ws, ps, b in zip(texts, per_text, probs, words)]
 
     def __call__(self, doc: Doc) -> Doc:
         return next(self.pipe([doc]))
@@ -143,7 +148,8 @@ class TransformerNER:
             yield from self._set(batch)
 
     def _set(self, docs: list[Doc]):
-        for doc, spans in zip(docs, self.predict([d.text for d in docs])):
+        words = [{t.idx for t in d} | {t.idx + len(t.text) for t in d} for d in docs]
+        for doc, spans in zip(docs, self.predict([d.text for d in docs], words)):
             yield set_entities(doc, spans)
 
     def to_disk(self, path, *, exclude=tuple()) -> None:
@@ -193,12 +199,15 @@ def set_entities(doc: Doc, spans: list[dict]) -> Doc:
 
 @Language.factory("jianbao_ner", assigns=["doc.ents"],
                   default_config={"model": None, "max_length": 256, "stride": 64, "batch_size": 16, "threads": 0,
-                                  "precision": "auto", "min_confidence": 0.0, "label_min_confidence": {}})
+                                  "precision": "auto", "min_confidence": 0.0, "label_min_confidence": {},
+                                  "word_edge_penalty": 0.0})
 def make_ner(nlp: Language, name: str, model: str | None, max_length: int, stride: int, batch_size: int,
              threads: int, precision: str, min_confidence: float,
-             label_min_confidence: dict[str, float]) -> TransformerNER:
+             label_min_confidence: dict[str, float], word_edge_penalty: float) -> TransformerNER:
     """`precision`: "auto" (bf16 autocast where the CPU has native bf16, else fp32), "fp32" or "bf16".
     `min_confidence`: spans whose mean tag probability is lower are dropped; `label_min_confidence` sets it
-    for single labels (the shipped model's values were chosen on dev: the model card)."""
+    for single labels. `word_edge_penalty`: the log-probability a span edge inside a word of the tokenizer
+    costs (0 reads characters only; the `char` segmenter has no inner edges). The shipped model's values
+    were chosen on dev: the model card."""
     return TransformerNER(nlp, name, model, max_length, stride, batch_size, threads, precision, min_confidence,
-                          label_min_confidence)
+                          label_min_confidence, word_edge_penalty)

@@ -127,6 +127,8 @@ def test_min_confidence_drops_the_less_certain_entities(trained):
         spacy.blank("zh").add_pipe("jianbao_ner", config={"min_confidence": 1.5})
     with pytest.raises(ValueError, match="label_min_confidence.ORG -0.1 must be at least 0"):
         spacy.blank("zh").add_pipe("jianbao_ner", config={"label_min_confidence": {"ORG": -0.1}})
+    with pytest.raises(ValueError, match="word_edge_penalty -1 must not be negative"):
+        spacy.blank("zh").add_pipe("jianbao_ner", config={"word_edge_penalty": -1})
 
 
 def test_ship_writes_the_reading_settings_into_the_pipeline(trained, tmp_path):
@@ -134,11 +136,13 @@ def test_ship_writes_the_reading_settings_into_the_pipeline(trained, tmp_path):
 
     out = tmp_path / "shipped"
     cmd = [sys.executable, "-m", "pipeline.cli", "model", "ship", str(trained / "out" / "pipeline"), "--out", str(out),
-           "--version", "9.9.9", "--min-confidence", "0.3", "--label-min-confidence", "ORG=0.7", "STAT=0.5"]
+           "--version", "9.9.9", "--min-confidence", "0.3", "--word-edge-penalty", "2.5",
+           "--label-min-confidence", "ORG=0.7", "STAT=0.5"]
     done = subprocess.run(cmd, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     ner = load_pipeline(out).get_pipe("jianbao_ner")
     assert (ner.min_confidence, ner.label_min_confidence) == (0.3, {"ORG": 0.7, "STAT": 0.5})
+    assert ner.word_edge_penalty == 2.5
     assert (ner.encoder.max_length, ner.encoder.stride) == (64, 8)  # 128 capped at the tiny encoder's 64 positions
     bad = subprocess.run(cmd[:-2] + ["PLACES=0.5"], capture_output=True, text=True)
     assert bad.returncode == 2 and "'PLACES=0.5' is not LABEL=P" in bad.stderr
@@ -206,6 +210,26 @@ def test_decode_ends_spans_at_line_breaks():
         probs[i, BIO.index(t)] = 0.9
     spans = decode(text, [Window([], chars)], [probs], BIO)
     assert [(text[s["start"]:s["end"]], s["label"]) for s in spans] == [("行", "AGENCY"), ("国家网信办", "AGENCY")]
+
+
+def test_word_edges_pull_span_edges_off_the_middle_of_words():
+    text = "考察宁夏重要讲话"
+    chars = list(range(len(text)))
+    # the model is unsure whether 夏 is in the place: slightly more likely not
+    probs = np.full((len(text), len(BIO)), 1e-4)
+    for i, (tag, p) in enumerate([("O", 0.9), ("O", 0.9), ("B-PLACE", 0.9), ("O", 0.55), ("O", 0.9), ("O", 0.9),
+                                  ("O", 0.9), ("O", 0.9)]):
+        probs[i, BIO.index(tag)] = p
+    probs[3, BIO.index("I-PLACE")] = 0.45
+    read = lambda **kw: [text[s["start"]:s["end"]] for s in decode(text, [Window([], chars)], [probs], BIO, **kw)]
+    words = {0, 2, 4, 6, 8}  # 考察|宁夏|重要|讲话
+    assert read() == ["宁"] and read(boundaries=words) == ["宁"]  # no penalty: characters only
+    assert read(boundaries=words, edge_penalty=1.0) == ["宁夏"]
+    # a confident edge inside a word stays where the model put it
+    probs[3, BIO.index("O")], probs[3, BIO.index("I-PLACE")] = 0.999, 1e-4
+    assert read(boundaries=words, edge_penalty=4.0) == ["宁"]
+    # one character per word (the char segmenter): nothing changes
+    assert read(boundaries=set(range(9)), edge_penalty=4.0) == ["宁"]
 
 
 def test_joined_names_become_separate_spans():
