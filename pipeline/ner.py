@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import copy
+import functools
 import json
 import re
 from pathlib import Path
@@ -36,16 +37,56 @@ JOINED = {"AGENCY": re.compile(r"(?<=.)纪委(?=(?:国家)?监委$)"),
           "PLACE": re.compile(r"(?<=..)(?:省|自治区|市|县|区|盟|旗)(?=[^省市县区，、]{1,5}?(?:省|市|县|区|镇|乡|旗|盟)$)")}
 
 
+# A part of a place is not in its span (GUIDELINES): 宁夏南部 -> [宁夏]南部; 中西部 alone is a place.
+DIRECTION = re.compile(r"(?<=..)(?:东|西|南|北|中|东南|东北|西南|西北)部$")
+# Short names of zones, not of places: 兰州新区 and 平陆运河 are one place each.
+NOT_A_PLACE_NAME = {"新区", "新城", "高新区", "经开区", "开发区", "运河", "地区", "城区", "郊区", "矿区", "林区", "市区"}
+
+
+@functools.cache
+def place_names() -> frozenset[str]:
+    """Names of China's provinces, cities and counties, full and short (湖南省, 湖南), from jionlp's
+    gazetteer: where a PLACE span is two of them written together (山西太原, 北京平谷) it is two places."""
+    from .periods import load_jionlp
+
+    names: set[str] = set()
+    for province in load_jionlp().china_location_loader().values():
+        levels = [province] + [c for k, c in province.items() if not k.startswith("_")]
+        levels += [county for city in levels[1:] for k, county in city.items() if not k.startswith("_")]
+        for level in levels:
+            alias = level["_alias"]
+            names.update(n for n in [level["_full_name"], *(alias if isinstance(alias, list) else [alias])]
+                         if n and len(n) >= 2)
+    return frozenset(names - NOT_A_PLACE_NAME)
+
+
+def _split_places(text: str, s: dict) -> list[dict]:
+    """[山西][太原], [黑龙江][哈尔滨][南岗区]: a place name followed by one or more others."""
+    name = text[s["start"]:s["end"]]
+    for k in range(2, len(name) - 1):
+        if name[:k] in place_names():
+            rest = {**s, "start": s["start"] + k}
+            if name[k:] in place_names():
+                return [{**s, "end": s["start"] + k}, rest]
+            parts = _split_places(text, rest)
+            if len(parts) > 1:
+                return [{**s, "end": s["start"] + k}, *parts]
+    return [s]
+
+
 def split_joined(text: str, spans: list[dict]) -> list[dict]:
     out = []
     for s in spans:
         rule = JOINED.get(s["label"])
         m = rule.search(text[s["start"]:s["end"]]) if rule else None
-        if m is None:
-            out.append(s)
-        else:  # the last name is cut off; what is left may hold another (陕西省商洛市)
+        if m is not None:  # the last name is cut off; what is left may hold another (陕西省商洛市)
             out += split_joined(text, [{**s, "end": s["start"] + m.end()}])
             out.append({**s, "start": s["start"] + m.end()})
+        elif s["label"] == "PLACE":
+            m = DIRECTION.search(text[s["start"]:s["end"]])
+            out += _split_places(text, {**s, "end": s["start"] + m.start()} if m else s)
+        else:
+            out.append(s)
     return out
 
 

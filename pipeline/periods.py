@@ -57,7 +57,7 @@ class Period:
 NEEDS_PUBLISHED = Period(None, None, reason="relative to a publication date the document lacks")
 
 
-def _jio():
+def load_jionlp():
     """jionlp, imported once; it prints a banner on import, kept off stdout (JSONL may go there)."""
     with contextlib.redirect_stdout(io.StringIO()):
         import jionlp
@@ -202,7 +202,7 @@ def _next_years(text: str, published: date | None) -> Period | None:
 
 def _jionlp(text: str, base: date) -> tuple[date, date] | None:
     try:
-        r = _jio().parse_time(text, time_base={"year": base.year, "month": base.month, "day": base.day})
+        r = load_jionlp().parse_time(text, time_base={"year": base.year, "month": base.month, "day": base.day})
     except Exception:  # jionlp raises bare ValueError/TypeError/KeyError for what it cannot read
         return None
     if r.get("type") not in ("time_point", "time_span") or not isinstance(r.get("time"), list):

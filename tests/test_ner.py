@@ -245,6 +245,23 @@ def test_joined_names_become_separate_spans():
     assert {s["confidence"] for s in out} == {0.8}
 
 
+def test_places_written_together_are_split_by_the_gazetteer_and_lose_direction_parts():
+    from pipeline.ner import split_joined
+
+    text = "山西太原、黑龙江哈尔滨南岗区、宁夏南部、中西部、兰州新区、广州白云国际机场、四角坪遗址"
+    places = ["山西太原", "黑龙江哈尔滨南岗区", "宁夏南部", "中西部", "兰州新区", "广州白云国际机场", "四角坪遗址"]
+    spans, at = [], 0
+    for p in places:
+        at = text.index(p, at)
+        spans.append({"start": at, "end": at + len(p), "label": "PLACE", "confidence": 0.9})
+    spans.append({"start": 0, "end": 4, "label": "ORG", "confidence": 0.9})  # only PLACE spans are split
+    out = split_joined(text, spans)
+    assert [(text[s["start"]:s["end"]], s["label"]) for s in out] == [
+        ("山西", "PLACE"), ("太原", "PLACE"), ("黑龙江", "PLACE"), ("哈尔滨", "PLACE"), ("南岗区", "PLACE"),
+        ("宁夏", "PLACE"), ("中西部", "PLACE"), ("兰州新区", "PLACE"), ("广州白云国际机场", "PLACE"),
+        ("四角坪遗址", "PLACE"), ("山西太原", "ORG")]
+
+
 def test_entities_split_word_tokens_at_character_edges():
     nlp = spacy.blank("zh")
     from spacy.tokens import Doc
