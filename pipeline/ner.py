@@ -90,6 +90,35 @@ def split_joined(text: str, spans: list[dict]) -> list[dict]:
     return out
 
 
+# No gold span holds half a pair of brackets or quotes; the model's sometimes do (中央党校（, 五健”促进行动计划).
+PAIRS = {"（": "）", "(": ")", "“": "”", "‘": "’", "《": "》", "【": "】", "「": "」"}
+CLOSING = {v: k for k, v in PAIRS.items()}
+
+
+def _unmatched(name: str) -> int | None:
+    """Where the first bracket or quote without its partner in `name` is."""
+    opened: list[int] = []
+    for i, ch in enumerate(name):
+        if ch in PAIRS:
+            opened.append(i)
+        elif ch in CLOSING:
+            if not opened or name[opened[-1]] != CLOSING[ch]:
+                return i
+            opened.pop()
+    return opened[0] if opened else None
+
+
+def trim_unbalanced(text: str, span: dict) -> dict | None:
+    """The span cut before its first unpaired bracket or quote (after it, where that comes first);
+    None where nothing is left."""
+    i = _unmatched(text[span["start"]:span["end"]])
+    if i is None:
+        return span
+    if i == 0 and span["end"] - span["start"] == 1:
+        return None
+    return trim_unbalanced(text, {**span, "end": span["start"] + i} if i else {**span, "start": span["start"] + 1})
+
+
 def native_bf16() -> bool:
     """Whether this CPU multiplies bf16 in hardware (AVX512-BF16 or AMX). There, bf16 autocast runs the
     encoder 2.7x faster at the same F1 (evaluation/bench_throughput.py); elsewhere it is emulated and slower."""
@@ -171,9 +200,12 @@ class TransformerNER:
         for j, (i, _) in enumerate(flat):
             probs[i].append(results[j])
         words = boundaries or [None] * len(texts)
-        return [[s for s in split_joined(t, decode(t, ws, ps, self.labels, b, self.word_edge_penalty))
-                 if s["confidence"] >= self.label_min_confidence.get(s["label"], self.min_confidence)]
-                for t, ws, ps, b in zip(texts, per_text, probs, words)]
+        out = []
+        for t, ws, ps, b in zip(texts, per_text, probs, words):
+            spans = [trim_unbalanced(t, s) for s in decode(t, ws, ps, self.labels, b, self.word_edge_penalty)]
+            out.append([s for s in split_joined(t, [s for s in spans if s])
+                        if s["confidence"] >= self.label_min_confidence.get(s["label"], self.min_confidence)])
+        return out
 
     def __call__(self, doc: Doc) -> Doc:
         return next(self.pipe([doc]))

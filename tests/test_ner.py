@@ -245,6 +245,18 @@ def test_joined_names_become_separate_spans():
     assert {s["confidence"] for s in out} == {0.8}
 
 
+def test_spans_never_hold_half_a_pair_of_brackets():
+    from pipeline.ner import trim_unbalanced
+
+    text = "中央党校（国家行政学院）教授，实施“五健”促进行动计划，“双一流”建设"
+    read = lambda a, b: (lambda s: s and text[s["start"]:s["end"]])(
+        trim_unbalanced(text, {"start": a, "end": b, "label": "ORG"}))
+    assert read(0, 5) == "中央党校" and read(5, 12) == "国家行政学院"  # 中央党校（ and 国家行政学院）
+    assert read(18, 27) == "五健"  # 五健”促进行动计划
+    assert read(28, 33) == "“双一流”"  # a whole pair stays
+    assert read(4, 5) is None
+
+
 def test_places_written_together_are_split_by_the_gazetteer_and_lose_direction_parts():
     from pipeline.ner import split_joined
 
