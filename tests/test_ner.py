@@ -257,6 +257,14 @@ def test_spans_never_hold_half_a_pair_of_brackets():
     assert read(4, 5) is None
 
 
+def test_a_name_after_a_private_role_is_a_person():
+    from pipeline.ner import private_persons
+
+    text = "宁夏日报记者 王鼎摄，北京大学教授易继明讲解，局长钱俊君说"
+    spans = [{"start": text.index(n), "end": text.index(n) + len(n), "label": "OFFICIAL"} for n in ("王鼎", "易继明", "钱俊君")]
+    assert [s["label"] for s in private_persons(text, spans)] == ["PERSON", "PERSON", "OFFICIAL"]
+
+
 def test_places_written_together_are_split_by_the_gazetteer_and_lose_direction_parts():
     from pipeline.ner import split_joined
 
