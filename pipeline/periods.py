@@ -13,6 +13,7 @@ from __future__ import annotations
 import calendar
 import contextlib
 import io
+import logging
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -201,10 +202,14 @@ def _next_years(text: str, published: date | None) -> Period | None:
 
 
 def _jionlp(text: str, base: date) -> tuple[date, date] | None:
+    jionlp, before = load_jionlp(), logging.root.manager.disable
+    logging.disable(logging.ERROR)  # jionlp logs a traceback to the root logger for each text it cannot read
     try:
-        r = load_jionlp().parse_time(text, time_base={"year": base.year, "month": base.month, "day": base.day})
+        r = jionlp.parse_time(text, time_base={"year": base.year, "month": base.month, "day": base.day})
     except Exception:  # jionlp raises bare ValueError/TypeError/KeyError for what it cannot read
         return None
+    finally:
+        logging.disable(before)
     if r.get("type") not in ("time_point", "time_span") or not isinstance(r.get("time"), list):
         return None
     a, b = r["time"]

@@ -1,5 +1,6 @@
 """The rule stages after NER: periods, figure links, officials' posts, and the article record."""
 
+import logging
 from datetime import date
 
 import pytest
@@ -66,6 +67,14 @@ def test_periods_never_invent_what_the_text_does_not_give():
     assert parse_period("近日", PUB).start is None  # an end, but no start
     since = parse_period("2022年以来", None)  # the start is stated; the end is the unknown publication day
     assert (since.start, since.end) == ("2022-01-01", None) and since.reason
+
+
+def test_a_date_jionlp_cannot_read_leaves_no_traceback_on_stderr(caplog):
+    # jionlp logs a traceback to the root logger for this one; a batch job's stderr must stay readable
+    with caplog.at_level(logging.DEBUG):
+        p = parse_period("大排查期间每月", PUB)
+    assert (p.start, p.end) == (None, None) and p.reason
+    assert not caplog.records and logging.root.manager.disable == logging.NOTSET
 
 
 def test_year_anaphora_take_the_year_the_passage_is_about(nlp):
