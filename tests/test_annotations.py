@@ -239,6 +239,12 @@ def test_prelabel_drafts_figures_dates_and_links():
     assert validate([record]) == []
 
 
+
+def test_prelabel_drafts_a_campaign_from_after_its_verb():
+    record = prelabel(Record("p", "在全县开展打击传销活动大排查。"))
+    assert [(record.span_text(i), s["label"]) for i, s in enumerate(record.spans)
+            if s["label"] == "CAMPAIGN"] == [("打击传销活动大排查", "CAMPAIGN")]  # was 展打击传销活动大排查
+
 def test_stats_counts_labels_and_relations():
     c = count([gold(), gold()])
     assert c["documents"] == 2 and c["STAT"] == 4 and c["rel:PERIOD"] == 4 and c["PLACE"] == 0

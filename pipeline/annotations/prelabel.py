@@ -43,8 +43,11 @@ _TITLES = ("党组书记 副书记 书记 副省长 省长 副市长 市长 副�
            "处长 副处长 科长 副科长 中队长 大队长 支队长 所长 总书记 主席 副主席 总理 副总理 委员长 部长 副部长 检察长 院长 "
            "政委 委员 常委 秘书长 负责人 队长 镇长 乡长 村主任 支部书记 巡视员 调研员 警官 民警").split()
 _TITLE_RE = re.compile("|".join(sorted(_TITLES, key=len, reverse=True)))
+# A campaign named after the verb that launches it: 开展[打击传销活动大排查]. The verb is matched whole, so
+# that the name starts after 开展, not after 开.
+CAMPAIGN_AFTER_VERB = re.compile(r"(?<=开展|实施|组织|推进|深化|部署)([\u4e00-\u9fff]{2,16}?(?:专项行动|专项整治|大排查|攻坚战))")
 _CAMPAIGN = re.compile(r"[“《]([^”》]{2,30}?(?:行动|专项整治|专案|专项|工程|计划|创建|大排查|攻坚战|三年行动))[”》]|"
-                       r"(?<=[开展实施组织推进深化部署])([\u4e00-\u9fff]{2,16}?(?:专项行动|专项整治|大排查|攻坚战))")
+                       + CAMPAIGN_AFTER_VERB.pattern)
 
 
 @lru_cache(maxsize=1)
