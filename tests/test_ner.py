@@ -232,56 +232,6 @@ def test_word_edges_pull_span_edges_off_the_middle_of_words():
     assert read(boundaries=set(range(9)), edge_penalty=4.0) == ["宁"]
 
 
-def test_joined_names_become_separate_spans():
-    from pipeline.ner import split_joined
-
-    text = "经陕西省纪委监委和中央纪委国家监委核查，陕西省商洛市柞水县境内，纪委书记到广州白云国际机场"
-    spans = [{"start": a, "end": b, "label": label, "confidence": 0.8} for a, b, label in
-             [(1, 8, "AGENCY"), (9, 17, "AGENCY"), (20, 29, "PLACE"), (32, 34, "AGENCY"), (37, 45, "PLACE")]]
-    out = split_joined(text, spans)
-    assert [(text[s["start"]:s["end"]], s["label"]) for s in out] == [
-        ("陕西省纪委", "AGENCY"), ("监委", "AGENCY"), ("中央纪委", "AGENCY"), ("国家监委", "AGENCY"),
-        ("陕西省", "PLACE"), ("商洛市", "PLACE"), ("柞水县", "PLACE"), ("纪委", "AGENCY"), ("广州白云国际机场", "PLACE")]
-    assert {s["confidence"] for s in out} == {0.8}
-
-
-def test_spans_never_hold_half_a_pair_of_brackets():
-    from pipeline.ner import trim_unbalanced
-
-    text = "中央党校（国家行政学院）教授，实施“五健”促进行动计划，“双一流”建设"
-    read = lambda a, b: (lambda s: s and text[s["start"]:s["end"]])(
-        trim_unbalanced(text, {"start": a, "end": b, "label": "ORG"}))
-    assert read(0, 5) == "中央党校" and read(5, 12) == "国家行政学院"  # 中央党校（ and 国家行政学院）
-    assert read(18, 27) == "五健"  # 五健”促进行动计划
-    assert read(28, 33) == "“双一流”"  # a whole pair stays
-    assert read(4, 5) is None
-
-
-def test_a_name_after_a_private_role_is_a_person():
-    from pipeline.ner import private_persons
-
-    text = "宁夏日报记者 王鼎摄，北京大学教授易继明讲解，局长钱俊君说"
-    spans = [{"start": text.index(n), "end": text.index(n) + len(n), "label": "OFFICIAL"} for n in ("王鼎", "易继明", "钱俊君")]
-    assert [s["label"] for s in private_persons(text, spans)] == ["PERSON", "PERSON", "OFFICIAL"]
-
-
-def test_places_written_together_are_split_by_the_gazetteer_and_lose_direction_parts():
-    from pipeline.ner import split_joined
-
-    text = "山西太原、黑龙江哈尔滨南岗区、宁夏南部、中西部、兰州新区、广州白云国际机场、四角坪遗址"
-    places = ["山西太原", "黑龙江哈尔滨南岗区", "宁夏南部", "中西部", "兰州新区", "广州白云国际机场", "四角坪遗址"]
-    spans, at = [], 0
-    for p in places:
-        at = text.index(p, at)
-        spans.append({"start": at, "end": at + len(p), "label": "PLACE", "confidence": 0.9})
-    spans.append({"start": 0, "end": 4, "label": "ORG", "confidence": 0.9})  # only PLACE spans are split
-    out = split_joined(text, spans)
-    assert [(text[s["start"]:s["end"]], s["label"]) for s in out] == [
-        ("山西", "PLACE"), ("太原", "PLACE"), ("黑龙江", "PLACE"), ("哈尔滨", "PLACE"), ("南岗区", "PLACE"),
-        ("宁夏", "PLACE"), ("中西部", "PLACE"), ("兰州新区", "PLACE"), ("广州白云国际机场", "PLACE"),
-        ("四角坪遗址", "PLACE"), ("山西太原", "ORG")]
-
-
 def test_entities_split_word_tokens_at_character_edges():
     nlp = spacy.blank("zh")
     from spacy.tokens import Doc

@@ -1,0 +1,93 @@
+"""The guidelines' span conventions applied after decoding (pipeline/conventions.py)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.conventions import (missed_campaigns, org_heads, private_persons, split_joined,
+                                  trim_unbalanced)
+
+ANNOTATIONS = Path(__file__).resolve().parent.parent / "annotations"
+
+
+def test_joined_names_become_separate_spans():
+    text = "经陕西省纪委监委和中央纪委国家监委核查，陕西省商洛市柞水县境内，纪委书记到广州白云国际机场"
+    spans = [{"start": a, "end": b, "label": label, "confidence": 0.8} for a, b, label in
+             [(1, 8, "AGENCY"), (9, 17, "AGENCY"), (20, 29, "PLACE"), (32, 34, "AGENCY"), (37, 45, "PLACE")]]
+    out = split_joined(text, spans)
+    assert [(text[s["start"]:s["end"]], s["label"]) for s in out] == [
+        ("陕西省纪委", "AGENCY"), ("监委", "AGENCY"), ("中央纪委", "AGENCY"), ("国家监委", "AGENCY"),
+        ("陕西省", "PLACE"), ("商洛市", "PLACE"), ("柞水县", "PLACE"), ("纪委", "AGENCY"), ("广州白云国际机场", "PLACE")]
+    assert {s["confidence"] for s in out} == {0.8}
+
+
+def test_spans_never_hold_half_a_pair_of_brackets():
+    text = "中央党校（国家行政学院）教授，实施“五健”促进行动计划，“双一流”建设"
+    read = lambda a, b: (lambda s: s and text[s["start"]:s["end"]])(
+        trim_unbalanced(text, {"start": a, "end": b, "label": "ORG"}))
+    assert read(0, 5) == "中央党校" and read(5, 12) == "国家行政学院"  # 中央党校（ and 国家行政学院）
+    assert read(18, 27) == "五健"  # 五健”促进行动计划
+    assert read(28, 33) == "“双一流”"  # a whole pair stays
+    assert read(4, 5) is None
+
+
+def test_a_name_after_a_private_role_is_a_person():
+    text = "宁夏日报记者 王鼎摄，北京大学教授易继明讲解，局长钱俊君说"
+    spans = [{"start": text.index(n), "end": text.index(n) + len(n), "label": "OFFICIAL"} for n in ("王鼎", "易继明", "钱俊君")]
+    assert [s["label"] for s in private_persons(text, spans)] == ["PERSON", "PERSON", "OFFICIAL"]
+
+
+def test_places_written_together_are_split_by_the_gazetteer_and_lose_direction_parts():
+    text = "山西太原、黑龙江哈尔滨南岗区、宁夏南部、中西部、兰州新区、广州白云国际机场、四角坪遗址"
+    places = ["山西太原", "黑龙江哈尔滨南岗区", "宁夏南部", "中西部", "兰州新区", "广州白云国际机场", "四角坪遗址"]
+    spans, at = [], 0
+    for p in places:
+        at = text.index(p, at)
+        spans.append({"start": at, "end": at + len(p), "label": "PLACE", "confidence": 0.9})
+    spans.append({"start": 0, "end": 4, "label": "ORG", "confidence": 0.9})  # only PLACE spans are split
+    out = split_joined(text, spans)
+    assert [(text[s["start"]:s["end"]], s["label"]) for s in out] == [
+        ("山西", "PLACE"), ("太原", "PLACE"), ("黑龙江", "PLACE"), ("哈尔滨", "PLACE"), ("南岗区", "PLACE"),
+        ("宁夏", "PLACE"), ("中西部", "PLACE"), ("兰州新区", "PLACE"), ("广州白云国际机场", "PLACE"),
+        ("四角坪遗址", "PLACE"), ("山西太原", "ORG")]
+
+
+def _spans(text: str, names: list[tuple[str, str]]) -> list[dict]:
+    out, at = [], 0
+    for name, label in names:
+        at = text.index(name, at)
+        out.append({"start": at, "end": at + len(name), "label": label, "confidence": 0.9})
+    return out
+
+
+def test_banks_schools_media_and_unions_are_org_not_agency():
+    text = "中央党校、全国总工会、省人民医院、中国进出口银行、中国人民银行、省市场监管局、宁夏日报"
+    names = [("中央党校", "AGENCY"), ("全国总工会", "AGENCY"), ("省人民医院", "AGENCY"), ("中国进出口银行", "AGENCY"),
+             ("中国人民银行", "AGENCY"), ("省市场监管局", "AGENCY"), ("宁夏日报", "ORG")]
+    out = org_heads(text, _spans(text, names))
+    assert [s["label"] for s in out] == ["ORG", "ORG", "ORG", "ORG", "AGENCY", "AGENCY", "ORG"]
+    assert {s["confidence"] for s in out} == {0.9}
+
+
+def test_a_campaign_named_after_its_verb_is_not_missed():
+    text = "在全县开展打击传销活动大排查，公安机关深化“净网”专项行动，组织召开会议，印发《关于开展清源专项行动的方案》"
+    out = missed_campaigns(text, [])
+    assert [(text[s["start"]:s["end"]], s["label"], s["confidence"]) for s in out] == [
+        ("打击传销活动大排查", "CAMPAIGN", None)]  # after 开展, not after 开; nothing inside 《》
+    model = _spans(text, [("全县", "PLACE"), ("打击传销活动", "CAMPAIGN"), ("公安机关", "AGENCY")])
+    assert missed_campaigns(text, model) == model  # where the model has a span, its span stands
+
+
+@pytest.mark.parametrize("split", ["dev", "test"])
+def test_no_convention_changes_a_gold_span(split):
+    """The rules follow the guidelines the gold was annotated by: run over every gold span, they change none."""
+    changed = []
+    for line in (ANNOTATIONS / f"{split}.jsonl").read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        text, gold = record["text"], [{**s, "confidence": 1.0} for s in record["spans"]]
+        out = [s for s in (trim_unbalanced(text, s) for s in gold) if s]
+        out = missed_campaigns(text, org_heads(text, private_persons(text, split_joined(text, out))))
+        key = lambda s: (s["start"], s["end"], s["label"])
+        changed += [text[a:b] for a, b, _ in {key(s) for s in gold} ^ {key(s) for s in out}]
+    assert changed == []
