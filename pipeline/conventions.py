@@ -101,6 +101,20 @@ def trim_unbalanced(text: str, span: dict) -> dict | None:
     return trim_unbalanced(text, {**span, "end": span["start"] + i} if i else {**span, "start": span["start"] + 1})
 
 
+# A body's name ends at its head, never at the verb of what it did (GUIDELINES, AGENCY): the model reads
+# 贵阳市市场监管系统查处 as one name; the span keeps 贵阳市市场监管系统. (党组织 ends in 组织: not a verb here.)
+ACTION = re.compile(r"(?<=..)(?:查处|查办|查获|捣毁|破获|开展|联合|召开|印发|发布|部署|立案|处罚|依法|持续|深入|严厉|打击|"
+                    r"出动|检查|抽调)$")
+
+
+def trim_actions(text: str, spans: list[dict]) -> list[dict]:
+    out = []
+    for s in spans:
+        m = ACTION.search(text[s["start"]:s["end"]]) if s["label"] in ("AGENCY", "ORG") else None
+        out.append({**s, "end": s["start"] + m.start()} if m else s)
+    return out
+
+
 # A name right after a role no public office holds is a PERSON, whatever the model read (GUIDELINES:
 # residents, reporters, editors, scholars): 记者 王鼎, 北京大学教授易继明, 监理员杨福千.
 PRIVATE_ROLE = re.compile(r"(?:记者|编辑|编审|通讯员|教授|科学家|学者|居民|村民|市民|学生|研究员|院士|监理员|"

@@ -19,7 +19,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from .conventions import (missed_campaigns, org_heads, place_names, private_persons, split_joined,
-                          trim_unbalanced)
+                          trim_actions, trim_unbalanced)
 from .encoding import CharEncoder, decode
 
 if not Span.has_extension("confidence"):
@@ -116,7 +116,7 @@ class TransformerNER:
         out = []
         for t, ws, ps, b in zip(texts, per_text, probs, words):
             spans = [trim_unbalanced(t, s) for s in decode(t, ws, ps, self.labels, b, self.word_edge_penalty)]
-            spans = [s for s in private_persons(t, split_joined(t, [s for s in spans if s]))
+            spans = [s for s in private_persons(t, trim_actions(t, split_joined(t, [s for s in spans if s])))
                      if s["confidence"] >= self.label_min_confidence.get(s["label"], self.min_confidence)]
             out.append(missed_campaigns(t, org_heads(t, spans)))
         return out
