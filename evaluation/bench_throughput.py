@@ -10,19 +10,27 @@ Runs on the gold texts (in the repo), so it needs nothing from ../shared. Prints
   emulated, about 8x slower than fp32, and skipped unless --bf16) and int8 dynamic quantization of
   the Linear layers; the training windows (256, overlap 32) against the shipped ones;
 - `jianbao extract` with 1 and 2 worker processes of one torch thread each: docs/s, chars/s,
-  peak RSS of a worker.
+  peak RSS of a worker; and the steady rate of the same worker code once loaded and warmed up, so that
+  the scaling is not hidden by what each process pays once (imports, loading, first calls: about 12 s).
+  This shared machine's rates move by 10-20 % from run to run, so the steady runs alternate 1 and 2
+  processes `--trials` times and the median of each is printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
+from pipeline import extract
 from pipeline.annotations.records import read_records
 from pipeline.encoding import CharEncoder
 from pipeline.evaluate import predict_records, score
@@ -85,12 +93,36 @@ def _extract(texts: list[str], model: str, n_process: int) -> tuple[float, float
     return result["seconds"], result["rss_mb"]
 
 
+def _warm_worker(model: str) -> None:
+    """A pool worker as `jianbao extract` starts one, then one document through it for the first-call costs."""
+    extract._init_worker(model, None, 1)
+    extract._run_batch([extract.Item("warm-up", "warm-up", "2023年以来，全市市场监管部门查处传销案件12件。")])
+
+
+def _timed_batch(items: list) -> tuple[int, float]:
+    start = time.perf_counter()
+    extract._run_batch(items)
+    return os.getpid(), time.perf_counter() - start
+
+
+def _steady(texts: list[str], model: str, n_process: int) -> float:
+    """chars/s of n warm extract workers (one torch thread each): all characters over the busiest
+    worker's time."""
+    items = [extract.Item(str(i), str(i), t) for i, t in enumerate(texts)]
+    busy: Counter = Counter()
+    with multiprocessing.get_context("spawn").Pool(n_process, _warm_worker, (model,)) as pool:
+        for pid, seconds in pool.imap(_timed_batch, extract.batches(items, 4)):
+            busy[pid] += seconds
+    return sum(map(len, texts)) / max(busy.values())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gold", default="annotations/dev.jsonl", help="spec JSONL whose texts are timed and scored")
     ap.add_argument("--model", default=str(SHIPPED))
     ap.add_argument("--skip-processes", action="store_true", help="skip the 1- and 2-process extract runs")
     ap.add_argument("--repeat", type=int, default=12, help="how many times the extract runs read the texts")
+    ap.add_argument("--trials", type=int, default=3, help="steady runs of 1 and 2 processes, alternating")
     ap.add_argument("--bf16", action="store_true", help="time bf16 variants even where bf16 is emulated (slow)")
     args = ap.parse_args()
     import torch
@@ -138,15 +170,23 @@ def main() -> None:
 
     if not args.skip_processes:
         many = texts * args.repeat
-        print(f"\njianbao extract over the texts {args.repeat} times ({len(many)} documents), one torch thread "
-              f"per process, pipeline loading included")
-        print(f"{'extract':<14}{'seconds':>9}{'docs/s':>9}{'chars/s':>10}{'peak RSS MB':>13}")
+        print(f"\njianbao extract over the texts {args.repeat} times ({len(many)} documents), one torch thread per "
+              f"process, pipeline loading included; steady: the same workers once loaded and warm")
+        print(f"{'extract':<14}{'seconds':>9}{'docs/s':>9}{'chars/s':>10}{'peak RSS MB':>13}{'speed-up':>10}"
+              f"{'steady chars/s':>16}{'speed-up':>10}")
+        steady = {1: [], 2: []}
+        for _ in range(args.trials):
+            for n in (1, 2):
+                steady[n].append(_steady(many, args.model, n))
         base = None
         for n in (1, 2):
             seconds, rss = _extract(many, args.model, n)
             base = base or seconds
             print(f"{n} process{'es' if n > 1 else '  '}{seconds:>9.1f}{len(many) / seconds:>9.2f}"
-                  f"{chars * args.repeat / seconds:>10,.0f}{rss:>13,.0f}   speed-up {base / seconds:.2f}x")
+                  f"{chars * args.repeat / seconds:>10,.0f}{rss:>13,.0f}{base / seconds:>9.2f}x"
+                  f"{statistics.median(steady[n]):>16,.0f}{statistics.median(steady[n]) / statistics.median(steady[1]):>9.2f}x")
+        print("steady runs, chars/s: " + "; ".join(f"{n} process{'es' if n > 1 else ''} "
+                                                   + ", ".join(f"{x:,.0f}" for x in v) for n, v in steady.items()))
 
 
 if __name__ == "__main__":
