@@ -118,6 +118,8 @@ class TransformerNER:
             spans = [trim_unbalanced(t, s) for s in decode(t, ws, ps, self.labels, b, self.word_edge_penalty)]
             spans = [s for s in private_persons(t, trim_actions(t, split_joined(t, [s for s in spans if s])))
                      if s["confidence"] >= self.label_min_confidence.get(s["label"], self.min_confidence)]
+            # after the thresholds, which judge the label the model read: an AGENCY it was sure of stays
+            # when it becomes ORG; a campaign added by rule has no model confidence to judge
             out.append(missed_campaigns(t, org_heads(t, spans)))
         return out
 
