@@ -56,6 +56,25 @@ def _split_places(text: str, s: dict) -> list[dict]:
     return [s]
 
 
+# A named facility is one PLACE span with its kind (GUIDELINES, Places): the model stops at the name
+# (祁连山|2号隧道, 严坪村|Ⅱ号大桥, 那棱格勒河|水利枢纽). A place that already ends in a facility's kind keeps
+# its parts outside ([大兴寨水库]大坝).
+FACILITY = re.compile(r"(?:[0-9A-Za-zⅠⅡⅢⅣⅤ]+(?:-[0-9]+)?号?)?(?:隧道|特大桥|大桥|气田|油田|水利枢纽|水库|国际机场|机场|港区|码头|"
+                      r"水电站|核电站|电站|大坝|枢纽)")
+FACILITY_END = re.compile(r"(?:隧道|桥|气田|油田|枢纽|水库|机场|港区|码头|电站|大坝)$")
+
+
+def facility_names(text: str, spans: list[dict]) -> list[dict]:
+    starts = {s["start"] for s in spans}
+    out = []
+    for s in spans:
+        m = FACILITY.match(text, s["end"]) if s["label"] == "PLACE" else None
+        if m and not FACILITY_END.search(text[s["start"]:s["end"]]) and not any(s["end"] <= a < m.end() for a in starts):
+            s = {**s, "end": m.end()}
+        out.append(s)
+    return out
+
+
 def split_joined(text: str, spans: list[dict]) -> list[dict]:
     out = []
     for s in spans:

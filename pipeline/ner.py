@@ -18,7 +18,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from .conventions import (missed_campaigns, org_heads, place_names, private_persons, split_joined,
+from .conventions import (facility_names, missed_campaigns, org_heads, place_names, private_persons, split_joined,
                           trim_actions, trim_unbalanced)
 from .encoding import CharEncoder, decode
 
@@ -116,7 +116,7 @@ class TransformerNER:
         out = []
         for t, ws, ps, b in zip(texts, per_text, probs, words):
             spans = [trim_unbalanced(t, s) for s in decode(t, ws, ps, self.labels, b, self.word_edge_penalty)]
-            spans = [s for s in private_persons(t, trim_actions(t, split_joined(t, [s for s in spans if s])))
+            spans = [s for s in private_persons(t, trim_actions(t, split_joined(t, facility_names(t, [s for s in spans if s]))))
                      if s["confidence"] >= self.label_min_confidence.get(s["label"], self.min_confidence)]
             # after the thresholds, which judge the label the model read: an AGENCY it was sure of stays
             # when it becomes ORG; a campaign added by rule has no model confidence to judge
