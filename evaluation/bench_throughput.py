@@ -178,13 +178,14 @@ def main() -> None:
         for _ in range(args.trials):
             for n in (1, 2):
                 steady[n].append(_steady(many, args.model, n))
+        median = {n: statistics.median(v) for n, v in steady.items()}
         base = None
         for n in (1, 2):
             seconds, rss = _extract(many, args.model, n)
             base = base or seconds
             print(f"{n} process{'es' if n > 1 else '  '}{seconds:>9.1f}{len(many) / seconds:>9.2f}"
                   f"{chars * args.repeat / seconds:>10,.0f}{rss:>13,.0f}{base / seconds:>9.2f}x"
-                  f"{statistics.median(steady[n]):>16,.0f}{statistics.median(steady[n]) / statistics.median(steady[1]):>9.2f}x")
+                  f"{median[n]:>16,.0f}{median[n] / median[1]:>9.2f}x")
         print("steady runs, chars/s: " + "; ".join(f"{n} process{'es' if n > 1 else ''} "
                                                    + ", ".join(f"{x:,.0f}" for x in v) for n, v in steady.items()))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 
 from .annotations.prelabel import CAMPAIGN_AFTER_VERB
 
@@ -184,3 +185,12 @@ def missed_campaigns(text: str, spans: list[dict]) -> list[dict]:
              for m in CAMPAIGN_AFTER_VERB.finditer(text)
              if not any(a < m.end(1) and m.start(1) < b for a, b in taken)]
     return sorted(spans + found, key=lambda s: s["start"])
+
+
+def conform(text: str, spans: list[dict], keep: Callable[[dict], bool] = lambda s: True) -> list[dict]:
+    """Every convention, in order, on the decoded spans of `text`. `keep` (the confidence thresholds) runs
+    between the cuts and the label rules: it judges the label the model read, so an AGENCY it was sure of
+    stays when it becomes ORG, and a campaign added by rule has no model confidence to judge."""
+    spans = [s for s in (trim_unbalanced(text, s) for s in spans) if s]
+    spans = private_persons(text, trim_actions(text, split_joined(text, facility_names(text, spans))))
+    return missed_campaigns(text, org_heads(text, [s for s in spans if keep(s)]))

@@ -18,8 +18,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from .conventions import (facility_names, missed_campaigns, org_heads, place_names, private_persons, split_joined,
-                          trim_actions, trim_unbalanced)
+from .conventions import conform, place_names
 from .encoding import CharEncoder, decode
 
 if not Span.has_extension("confidence"):
@@ -113,15 +112,11 @@ class TransformerNER:
         for j, (i, _) in enumerate(flat):
             probs[i].append(results[j])
         words = boundaries or [None] * len(texts)
-        out = []
-        for t, ws, ps, b in zip(texts, per_text, probs, words):
-            spans = [trim_unbalanced(t, s) for s in decode(t, ws, ps, self.labels, b, self.word_edge_penalty)]
-            spans = [s for s in private_persons(t, trim_actions(t, split_joined(t, facility_names(t, [s for s in spans if s]))))
-                     if s["confidence"] >= self.label_min_confidence.get(s["label"], self.min_confidence)]
-            # after the thresholds, which judge the label the model read: an AGENCY it was sure of stays
-            # when it becomes ORG; a campaign added by rule has no model confidence to judge
-            out.append(missed_campaigns(t, org_heads(t, spans)))
-        return out
+        return [conform(t, decode(t, ws, ps, self.labels, b, self.word_edge_penalty), self._confident)
+                for t, ws, ps, b in zip(texts, per_text, probs, words)]
+
+    def _confident(self, span: dict) -> bool:
+        return span["confidence"] >= self.label_min_confidence.get(span["label"], self.min_confidence)
 
     def __call__(self, doc: Doc) -> Doc:
         return next(self.pipe([doc]))
