@@ -274,7 +274,7 @@ def _model_pkuseg(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from training.train_ner import main as train
 
-    train(args.config)
+    train(args.config, resume=args.resume)
     return 0
 
 
@@ -336,6 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     ship.set_defaults(func=_model_ship)
     train = sub.add_parser("train", help="fine-tune the NER model from a JSON config (see configs/)")
     train.add_argument("--config", required=True, help="e.g. configs/ner_e5_small.json")
+    train.add_argument("--resume", action="store_true",
+                       help="continue a stopped run from its last epoch checkpoint (OUTPUT_DIR/checkpoints)")
     train.set_defaults(func=_train)
     ev = sub.add_parser("evaluate", help="strict span and relation P/R/F1 of a pipeline on gold records")
     ev.add_argument("--gold", required=True, help="spec JSONL, e.g. annotations/test.jsonl")

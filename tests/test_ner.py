@@ -79,6 +79,45 @@ def test_training_writes_model_metrics_report_and_pipeline(trained):
     assert (out / "pipeline" / "config.cfg").is_file()
 
 
+def test_a_stopped_training_resumes_from_its_last_checkpoint_and_ends_as_an_unbroken_run(trained, tmp_path, monkeypatch):
+    import transformers
+    from safetensors.numpy import load_file
+
+    from pipeline.annotations.records import AnnotationError
+    from training.train_ner import main
+
+    config = json.loads((trained / "config.json").read_text())
+    config.update(epochs=3, ship_fp16=False, patience=100)
+
+    def run(name: str, resume: bool = False) -> Path:
+        config["output_dir"] = str(tmp_path / name)
+        (tmp_path / f"{name}.json").write_text(json.dumps(config), encoding="utf-8")
+        main(str(tmp_path / f"{name}.json"), resume=resume)
+        return tmp_path / name
+
+    whole = run("whole")
+    with pytest.raises(AnnotationError, match="--resume found no checkpoint under .*fresh.*checkpoints"):
+        run("fresh", resume=True)
+
+    def stop(self, args, state, control, **kwargs):  # the run is killed once epoch 1 is saved
+        control.should_training_stop = True
+
+    with monkeypatch.context() as m:
+        m.setattr(transformers.EarlyStoppingCallback, "on_save", stop, raising=False)
+        stopped = run("stopped")
+    assert [c.name for c in (stopped / "checkpoints").iterdir()] == ["checkpoint-1"]
+    steps = []
+    real_step = transformers.Trainer.training_step
+    monkeypatch.setattr(transformers.Trainer, "training_step", lambda self, *a, **k: steps.append(1) or real_step(self, *a, **k))
+    run("stopped", resume=True)
+    assert len(steps) == 2  # one step per epoch here: epochs 2 and 3, not 1 again
+    assert json.loads((stopped / "metrics.json").read_text())["resumed_from"] == "checkpoint-1"
+    state = json.loads((stopped / "checkpoints" / "checkpoint-3" / "trainer_state.json").read_text())
+    assert [e["epoch"] for e in state["log_history"] if "eval_f1" in e] == [1, 2, 3]  # epoch 1 kept, not redone
+    a, b = (load_file(run_dir / "model" / "model.safetensors") for run_dir in (whole, stopped))
+    assert a.keys() == b.keys() and all(np.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
 def test_loaded_pipeline_predicts_character_spans_with_confidence(trained):
     from pipeline.models import FACT_STAGES, load_pipeline
 

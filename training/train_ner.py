@@ -147,7 +147,17 @@ def build_pipeline(model_dir: Path, out: Path, cfg: Config, terms: list[str]) ->
     return out
 
 
-def main(config_path: str) -> Path:
+def last_checkpoint(out: Path) -> str | None:
+    """The newest epoch checkpoint a run under `out` left behind, if any."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    folder = out / "checkpoints"
+    return get_last_checkpoint(str(folder)) if folder.is_dir() else None
+
+
+def main(config_path: str, resume: bool = False) -> Path:
+    """Train as the config says; `resume` continues a run that was stopped from its last epoch checkpoint
+    (weights, optimizer, schedule, early-stopping state), so a CPU run of hours can span several sittings."""
     import torch
     from datasets import Dataset
     from transformers import (AutoConfig, AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification,
@@ -157,6 +167,13 @@ def main(config_path: str) -> Path:
 
     cfg = Config.load(config_path)
     out = Path(cfg.output_dir)
+    checkpoint = last_checkpoint(out)
+    if resume and checkpoint is None:
+        raise AnnotationError(f"{config_path}: --resume found no checkpoint under {out / 'checkpoints'}; "
+                              "run without --resume to start the training")
+    if checkpoint and not resume:
+        print(f"starting afresh; {checkpoint} is left from an earlier run (--resume would continue it)",
+              file=sys.stderr)
     set_seed(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -209,7 +226,7 @@ def main(config_path: str) -> Path:
                       compute_metrics=compute_metrics,
                       callbacks=[EarlyStoppingCallback(early_stopping_patience=cfg.patience)])
     started = time.time()
-    trainer.train()
+    trainer.train(resume_from_checkpoint=checkpoint if resume else None)
     seconds = time.time() - started
 
     # 4. best model, metrics, report
@@ -220,6 +237,7 @@ def main(config_path: str) -> Path:
     trainer.model.float()
     metrics: dict = {"train_seconds": round(seconds, 1), "train_windows": len(train_ds), "pretrained": cfg.pretrained,
                      "init_model": cfg.init_model, "bf16": cfg.bf16,
+                     "resumed_from": Path(checkpoint).name if resume else None,
                      "public": cfg.public, "oversample_gold": cfg.oversample_gold}
     reports = []
     for name, ds in (("dev", dev_ds), ("test", test_ds)):
