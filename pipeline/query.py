@@ -9,11 +9,12 @@ queries over those views. duckdb and pandas are imported only when used, so `imp
 from __future__ import annotations
 
 import glob
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .annotations.records import AnnotationError, jsonl_objects
 
 if TYPE_CHECKING:
     import duckdb
@@ -219,19 +220,12 @@ def load_facts(path: str | Path | Iterable[str | Path]) -> pandas.DataFrame:
 def _records(file: str) -> Iterator[dict]:
     """The records of one JSONL file, by Python's json: a bad line raises QueryError naming its number."""
     try:
-        lines = Path(file).read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError:
-        raise QueryError(f"{file}: not UTF-8 text; {_HINT}") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise QueryError(f"{file}, line {n}: not JSON ({e.msg}); {_HINT}") from None
-        if not isinstance(record, dict):
-            raise QueryError(f"{file}, line {n}: a JSON {type(record).__name__}, not a record; {_HINT}")
-        yield record
+        for n, record in jsonl_objects(file, _HINT):
+            if not isinstance(record, dict):
+                raise QueryError(f"{file}:{n}: a JSON {type(record).__name__}, not a record; {_HINT}")
+            yield record
+    except AnnotationError as e:
+        raise QueryError(str(e)) from None
 
 
 def read_record(paths: str | Path | Iterable[str | Path], id: str) -> dict:

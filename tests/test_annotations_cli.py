@@ -43,6 +43,13 @@ def test_validate_reports_and_fails_on_bad_records(tmp_path):
     assert out.returncode == 1 and "bad: offsets: span 0 [6:9]" in out.stdout
     out = run("validate", tmp_path / "missing.jsonl")
     assert out.returncode == 2 and out.stderr.startswith("jianbao annotations: error:") and "no such file" in out.stderr
+    (tmp_path / "gbk.jsonl").write_bytes(json.dumps(record, ensure_ascii=False).encode("gbk") + b"\n")
+    out = run("validate", tmp_path / "gbk.jsonl")
+    assert out.returncode == 2 and out.stderr.startswith("jianbao annotations: error:"), out.stderr
+    assert "gbk.jsonl:1: not UTF-8 text" in out.stderr and "save the file as UTF-8" in out.stderr
+    bom = tmp_path / "bom.jsonl"  # what Windows editors write: read as the UTF-8 it is
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps({**record, "spans": []}, ensure_ascii=False).encode() + b"\n")
+    assert run("validate", bom).returncode == 0
 
 
 def test_committed_corpus_is_valid_split_and_large_enough():

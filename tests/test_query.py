@@ -207,11 +207,14 @@ def test_errors_are_one_line_with_exit_2(tmp_path, linked):
     _one_line_error(run("query", linked, " "), "query", "no SQL")
     bad = tmp_path / "bad.jsonl"
     bad.write_text(linked.read_text(encoding="utf-8") + '{"id": "x", "facts": [\n', encoding="utf-8")
-    _one_line_error(run("query", bad, "SELECT 1"), "query", "bad.jsonl, line 2", "not JSON")
-    _one_line_error(run("report", bad), "report", "bad.jsonl, line 2")
+    _one_line_error(run("query", bad, "SELECT 1"), "query", "bad.jsonl:2", "invalid JSON")
+    _one_line_error(run("report", bad), "report", "bad.jsonl:2")
+    gbk = tmp_path / "gbk.jsonl"
+    gbk.write_bytes(json.dumps(linked_record(), ensure_ascii=False).encode("gbk", errors="replace") + b"\n")
+    _one_line_error(run("query", gbk, "SELECT 1"), "query", "gbk.jsonl:1", "not UTF-8")
     array = tmp_path / "records.json"
     array.write_text(json.dumps([linked_record()]), encoding="utf-8")
-    _one_line_error(run("query", array, "SELECT 1"), "query", "records.json, line 1", "not a record")
+    _one_line_error(run("query", array, "SELECT 1"), "query", "records.json:1", "not a record")
     wrong = tmp_path / "wrong.jsonl"
     wrong.write_text('{"id": "x", "published": "yesterday"}\n', encoding="utf-8")
     _one_line_error(run("export", wrong, "--to", "csv", tmp_path / "out"), "export", "wrong.jsonl", "yesterday")

@@ -78,8 +78,13 @@ def jsonl_objects(path: str | Path, hint: str = "") -> Iterator[tuple[int, objec
     path = Path(path)
     if not path.is_file():
         raise AnnotationError(f"{path}: no such file{_hint(hint)}")
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
+    with path.open("rb") as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
+            except UnicodeDecodeError as e:
+                raise AnnotationError(f"{path}:{n}: not UTF-8 text (byte 0x{raw[e.start]:02x} at byte {e.start + 1} of "
+                                      f"the line); save the file as UTF-8{_hint(hint)}") from None
             if not line.strip():
                 continue
             try:
