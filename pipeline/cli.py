@@ -272,7 +272,7 @@ def _model_pkuseg(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from training.train_ner import main as train
+    from training.train_ner import train
 
     train(args.config, resume=args.resume)
     return 0
@@ -335,9 +335,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="log-probability an entity edge inside a segmenter word costs (default 4, chosen on dev; 0: off)")
     ship.set_defaults(func=_model_ship)
     train = sub.add_parser("train", help="fine-tune the NER model from a JSON config (see configs/)")
-    train.add_argument("--config", required=True, help="e.g. configs/ner_e5_small.json")
+    train.add_argument("--config", required=True,
+                       help="a stage config (e.g. configs/ner_e5_small.json) or a recipe of stages (configs/ner_r4.json)")
     train.add_argument("--resume", action="store_true",
-                       help="continue a stopped run from its last epoch checkpoint (OUTPUT_DIR/checkpoints)")
+                       help="continue a stopped run from its last epoch checkpoint (OUTPUT_DIR/checkpoints); "
+                            "a recipe skips the stages that finished")
     train.set_defaults(func=_train)
     ev = sub.add_parser("evaluate", help="strict span and relation P/R/F1 of a pipeline on gold records")
     ev.add_argument("--gold", required=True, help="spec JSONL, e.g. annotations/test.jsonl")

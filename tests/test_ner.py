@@ -118,6 +118,37 @@ def test_a_stopped_training_resumes_from_its_last_checkpoint_and_ends_as_an_unbr
     assert a.keys() == b.keys() and all(np.allclose(a[k], b[k], atol=1e-6) for k in a)
 
 
+def test_a_recipe_trains_its_stages_in_order_and_resumes_past_the_finished_ones(trained, tmp_path, monkeypatch):
+    import training.train_ner as train_ner
+    from pipeline.annotations.records import AnnotationError
+
+    config = json.loads((trained / "config.json").read_text())
+    stages = []
+    for name, init in (("a", None), ("b", str(tmp_path / "a" / "model"))):
+        stage = {**config, "epochs": 2, "output_dir": str(tmp_path / name), "init_model": init}
+        (tmp_path / f"{name}.json").write_text(json.dumps(stage), encoding="utf-8")
+        stages.append(str(tmp_path / f"{name}.json"))
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps({"about": "two stages", "stages": stages}), encoding="utf-8")
+    calls = []
+    real_main = train_ner.main
+    monkeypatch.setattr(train_ner, "main", lambda path, resume=False: calls.append((Path(path).stem, resume)) or real_main(path, resume))
+
+    assert train_ner.train(str(recipe)) == tmp_path / "b" / "pipeline" and calls == [("a", False), ("b", False)]
+    assert json.loads((tmp_path / "b" / "metrics.json").read_text())["init_model"] == str(tmp_path / "a" / "model")
+    calls.clear()
+    train_ner.train(str(recipe), resume=True)
+    assert calls == []  # both finished
+    for f in (tmp_path / "b" / "pipeline").rglob("*"):  # stage b stopped before its end: it resumes, a is skipped
+        if f.is_file():
+            f.unlink()
+    train_ner.train(str(recipe), resume=True)
+    assert calls == [("b", True)] and (tmp_path / "b" / "pipeline" / "config.cfg").is_file()
+    recipe.write_text(json.dumps({"stages": []}), encoding="utf-8")
+    with pytest.raises(AnnotationError, match="a recipe config holds only \"stages\", a non-empty list"):
+        train_ner.train(str(recipe))
+
+
 def test_loaded_pipeline_predicts_character_spans_with_confidence(trained):
     from pipeline.models import FACT_STAGES, load_pipeline
 

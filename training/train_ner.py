@@ -255,5 +255,28 @@ def main(config_path: str, resume: bool = False) -> Path:
     return pipeline_dir
 
 
+def train(config_path: str, resume: bool = False) -> Path:
+    """Train what a config names. A stage config trains one model (`main`); a recipe config,
+    {"stages": [stage config, ...]}, trains its stages in order, each continuing the one before through its
+    init_model, so the shipped model's recipe is one command. With `resume` a recipe skips the stages that
+    finished in an earlier sitting and resumes the one that was stopped; the stages after it start afresh."""
+    data = read_json(config_path, "config", "see configs/ for examples")
+    if not isinstance(data, dict) or "stages" not in data:
+        return main(config_path, resume)
+    stages = data["stages"]
+    if set(data) - {"about", "stages"} or not stages or not all(isinstance(x, str) for x in stages):
+        raise AnnotationError(f"{config_path}: a recipe config holds only \"stages\", a non-empty list of stage "
+                              "config paths (and \"about\"); see configs/ner_r4.json")
+    outs = [Path(Config.load(stage).output_dir) for stage in stages]  # every stage config checked before hours of training
+    pipeline = outs[-1] / "pipeline"
+    for stage, out in zip(stages, outs):
+        if resume and (out / "pipeline" / "config.cfg").is_file():
+            print(f"{stage}: finished in an earlier sitting ({out}), skipped", file=sys.stderr)
+            continue
+        pipeline = main(stage, resume=resume and last_checkpoint(out) is not None)
+        resume = False
+    return pipeline
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    train(sys.argv[1], resume="--resume" in sys.argv[2:])
