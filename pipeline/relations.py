@@ -3,7 +3,8 @@
 The AGENCY and PERIOD rules are the spec's (../shared/spec/LABELS.md, "Relations"):
 agencies acting in the figure's own sentence, else those acting earlier in its
 paragraph, none when a place, company or person is the subject; the nearest DATE
-before the figure in its paragraph, never a later one, never a comparison baseline.
+before the figure in its paragraph, never a later one, never a comparison baseline,
+none for a physical size.
 Rules, not a model, so that readers of these bulletins can see and tune why a link
 was made: every rule below is one named constant or one short function.
 """
@@ -49,6 +50,12 @@ TOPIC_OPENERS = re.compile(r"^(?:[\s（）()“”\"—]|刚刚过去的|过去�
 # a calendar day or month inside a cluster such as 今天（1月13日）15时: the period a figure is linked to
 CALENDAR = re.compile(r"\d+[年月日]|[一二三四五六七八九十]+月")
 CLUSTER_JOINERS = re.compile(r"^[\s（）()]*$")
+# the day a news item reports, written with its calendar day (X今天（10月28日）闭幕。本届…设立113个): it governs the
+# item's later sentences too, though it does not open its clause
+NEWS_DAYS = ("今天", "今日", "昨天", "昨日", "昨晚", "今晚", "当天")
+# a figure that measures a thing (全长约188公里, 设计时速160公里) is not counted over a period: no PERIOD
+PHYSICAL_SIZE = re.compile(r"(?:全长|总长|总长度|长度|全程|时速|设计时速|面积|跨度|主跨|海拔|深度|宽度|高度|直径|储量|库容)"
+                           r"[约达为近超逾]*$")
 # scope words that stand for the article's own place, with the level they name
 SCOPE_WORDS = {"全省": "省", "我省": "省", "本省": "省", "全区": "区", "我区": "区", "全市": "市", "我市": "市",
                "本市": "市", "该市": "市", "全县": "县", "我县": "县", "本县": "县", "该县": "县", "该区": "区",
@@ -181,25 +188,38 @@ def _clause_prefix(text: str, ents: list[Span], span: Span) -> str:
                    lambda e: e.label_ == "DATE")
 
 
-def _cluster_day(text: str, dates: list[Span], chosen: Span) -> Span:
-    """今天（1月13日）15时: of dates standing together, the calendar day."""
+def _cluster(text: str, dates: list[Span], chosen: Span) -> list[Span]:
+    """今天（1月13日）15时: the dates standing together with `chosen`."""
     i = dates.index(chosen)
     lo = hi = i
     while lo > 0 and CLUSTER_JOINERS.match(text[dates[lo - 1].end_char:dates[lo].start_char]):
         lo -= 1
     while hi + 1 < len(dates) and CLUSTER_JOINERS.match(text[dates[hi].end_char:dates[hi + 1].start_char]):
         hi += 1
-    return next((d for d in dates[lo:hi + 1] if CALENDAR.search(d.text)), chosen)
+    return dates[lo:hi + 1]
+
+
+def _cluster_day(text: str, dates: list[Span], chosen: Span) -> Span:
+    """Of dates standing together, the calendar day."""
+    return next((d for d in _cluster(text, dates, chosen) if CALENDAR.search(d.text)), chosen)
+
+
+def _news_day(text: str, dates: list[Span], date: Span) -> bool:
+    cluster = _cluster(text, dates, date)
+    return any(d.text in NEWS_DAYS for d in cluster) and any(CALENDAR.search(d.text) for d in cluster)
 
 
 def link_period(text: str, ents: list[Span], stat: Span) -> Span | None:
+    if PHYSICAL_SIZE.search(text[_bounds(text, stat.start_char, CLAUSE_END)[0]:stat.start_char]):
+        return None
     p0 = _bounds(text, stat.start_char, "\n")[0]
     s0 = _bounds(text, stat.start_char, SENTENCE_END)[0]
     dates = [e for e in ents if e.label_ == "DATE" and p0 <= e.start_char]
     for e in reversed([d for d in dates if d.end_char <= stat.start_char]):
         if text[max(p0, e.start_char - 2):e.start_char].endswith(BASELINE_BEFORE):
             continue
-        if e.start_char < s0 and not TOPIC_OPENERS.match(_clause_prefix(text, ents, e)):
+        if (e.start_char < s0 and not TOPIC_OPENERS.match(_clause_prefix(text, ents, e))
+                and not _news_day(text, dates, e)):
             continue
         if e.text in RESTATING_DATES:
             opening = dates[0]

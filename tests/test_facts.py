@@ -165,6 +165,19 @@ def test_a_later_date_never_governs_and_a_baseline_never_does(nlp):
     assert ent(doc, "13个")._.period.text == "五年来"
 
 
+def test_a_news_day_governs_the_items_later_sentences_and_a_size_has_no_period(nlp):
+    text = "2024年成都世界园艺博览会今天（10月28日）闭幕。本届世园会设立113个展园。线路于2023年开工，全长约188公里，投资9亿元。"
+    doc = run(nlp, text, [("2024年", "DATE"), ("今天", "DATE"), ("10月28日", "DATE"), ("113个", "STAT"),
+                          ("2023年", "DATE"), ("188公里", "STAT"), ("9亿元", "STAT")])
+    assert ent(doc, "113个")._.period.text == "10月28日"  # not the year inside the expo's name
+    assert ent(doc, "188公里")._.period is None  # a length measures the line; it is not counted over a period
+    assert ent(doc, "9亿元")._.period.text == "2023年"
+    # a date in an earlier sentence that is neither its clause's topic nor a news day still governs nothing
+    doc = run(nlp, "该园于2020年建成。园内设立展区5个。",
+              [("2020年", "DATE"), ("5个", "STAT")])
+    assert ent(doc, "5个")._.period is None
+
+
 def test_a_scope_word_resolves_to_the_articles_place(nlp):
     doc = run(nlp, "湖南省召开会议。全省共捣毁传销窝点202个。",
               [("湖南省", "PLACE"), ("202个", "STAT")])
