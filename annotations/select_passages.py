@@ -102,7 +102,7 @@ def report_passages(path: Path) -> list[Record]:
 
 
 def _item_text(title: str, body: str) -> str:
-    body = re.sub(r"<br\s*/?>|</p>\s*<p>", "\n", body)
+    body = re.sub(r"<br\s*/?>|</p>\s*<p[^>]*>", "\n", body)  # <p style=…> too: a roundup keeps its item breaks
     body = re.sub(r"\n\s*\n+", "\n", re.sub(r"<[^>]+>", "", body))
     body = re.sub(r"^央视网消息（新闻联播）：", "", body.strip()).strip()
     return normalize(title.strip() + "\n" + body).text
