@@ -35,8 +35,11 @@ PIVOT_BEFORE = re.compile(r"^[^，,；;：:]{0,4}?(?:督促|指导|责成|督导
 # does not act; the event's hosts (由A和B共同主办的…) do
 NOT_ACTING_AFTER = re.compile(r"^(?:指导|支持|监制)[、，,]|^(?:监管|所属|直属|下属)?企业|^(?:监管|所属|直属|下属)单位")
 HOSTING_AFTER = re.compile(r"^(?:共同|联合)?(?:主办|承办|举办)")
-# 记者从X(举行的发布会上)获悉: X is the source that reports the paragraph's figures
-SOURCE_BEFORE, SOURCE_AFTER = ("从", "据"), re.compile(r"了解到|获悉|获得|得到|发布|消息|数据")
+# 记者从X(举行的发布会上)获悉, 来自X的数据显示: X is the source that reports the paragraph's figures
+SOURCE_BEFORE, SOURCE_AFTER = ("从", "据", "来自"), re.compile(r"了解到|获悉|获得|得到|发布|消息|数据")
+# an organisation listed with the agency (中国物流与采购联合会、国家统计局今天公布) is a co-author, not the
+# clause's head that would make the agency an object: the list word after a blanked organisation
+CO_AUTHOR_JOINER = re.compile(r"(?<= )[、和与及]")
 # what a reporting body does in a paragraph's opening clause (dates and 近日 may stand between)
 REPORTING = re.compile(r"^[^，,；;。]{0,16}?(?:发布|通报|公布|介绍|宣布|了解到|获悉|透露)")
 # the speaker's own "we" (work reports): the agent is unstated, so the figure has no AGENCY link
@@ -129,8 +132,12 @@ def _is_agent(text: str, ents: list[Span], group: list[Span]) -> bool:
     if HOSTING_AFTER.match(after):
         return True
     # dates and counts may stand before the agent: 今天（…）, 15个中央巡视组
-    before = _masked(text, ents, _bounds(text, start, CLAUSE_END)[0], start, lambda e: e.label_ in ("DATE", "STAT"))
+    clause_start = _bounds(text, start, CLAUSE_END)[0]
+    before = _masked(text, ents, clause_start, start, lambda e: e.label_ in ("DATE", "STAT"))
     if AGENT_CLAUSE_OPENERS.match(before) or PIVOT_BEFORE.search(before):
+        return True
+    with_orgs = _masked(text, ents, clause_start, start, lambda e: e.label_ in ("DATE", "STAT", "ORG"))
+    if with_orgs != before and AGENT_CLAUSE_OPENERS.match(CO_AUTHOR_JOINER.sub(" ", with_orgs)):
         return True
     clause_end = _bounds(text, group[-1].end_char, CLAUSE_END)[1]
     return before.rstrip().endswith(SOURCE_BEFORE) and bool(SOURCE_AFTER.search(text[group[-1].end_char:clause_end]))

@@ -153,6 +153,19 @@ def test_no_agency_for_a_place_subject_an_object_or_an_unstated_we(nlp):
     assert ent(doc, "3个")._.place.text == "许昌市"
 
 
+def test_a_cited_source_and_an_agency_listed_after_an_organisation_are_agents(nlp):
+    doc = run(nlp, "来自交通运输部的最新数据显示，假期三天，全社会跨区域人员流动量约7.9亿人次。",
+              [("交通运输部", "AGENCY"), ("7.9亿人次", "STAT")])
+    assert [a.text for a in ent(doc, "7.9亿人次")._.agencies] == ["交通运输部"]
+    doc = run(nlp, "中国物流与采购联合会、国家统计局今天公布，12月份制造业采购经理指数为49%。",
+              [("中国物流与采购联合会", "ORG"), ("国家统计局", "AGENCY"), ("49%", "STAT")])
+    assert [a.text for a in ent(doc, "49%")._.agencies] == ["国家统计局"]
+    # an organisation that heads the clause on its own still makes the agency after it an object
+    doc = run(nlp, "中国石油向应急管理部捐赠物资300吨。",
+              [("中国石油", "ORG"), ("应急管理部", "AGENCY"), ("300吨", "STAT")])
+    assert ent(doc, "300吨")._.agencies == []
+
+
 def test_a_later_date_never_governs_and_a_baseline_never_does(nlp):
     doc = run(nlp, "查处案件9起，较2020年下降3起。2022年，另查处5起。",
               [("9起", "STAT"), ("2020年", "DATE"), ("3起", "STAT"), ("2022年", "DATE"), ("5起", "STAT")])
