@@ -146,7 +146,8 @@ PRIVATE_ROLE = re.compile(r"(?:记者|编辑|编审|通讯员|教授|科学家|�
 NOT_A_POST = re.compile(r"记者|通讯员|科学家")
 
 
-def private_persons(text: str, spans: list[dict]) -> list[dict]:
+def private_roles(text: str, spans: list[dict]) -> list[dict]:
+    """A private role makes the name after it a PERSON and is itself no TITLE."""
     out = []
     for s in spans:
         if s["label"] == "TITLE" and NOT_A_POST.search(text[s["start"]:s["end"]]):
@@ -192,5 +193,5 @@ def conform(text: str, spans: list[dict], keep: Callable[[dict], bool] = lambda 
     between the cuts and the label rules: it judges the label the model read, so an AGENCY it was sure of
     stays when it becomes ORG, and a campaign added by rule has no model confidence to judge."""
     spans = [s for s in (trim_unbalanced(text, s) for s in spans) if s]
-    spans = private_persons(text, trim_actions(text, split_joined(text, facility_names(text, spans))))
+    spans = private_roles(text, trim_actions(text, split_joined(text, facility_names(text, spans))))
     return missed_campaigns(text, org_heads(text, [s for s in spans if keep(s)]))

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.conventions import (conform, facility_names, missed_campaigns, org_heads, private_persons,
+from pipeline.conventions import (conform, facility_names, missed_campaigns, org_heads, private_roles,
                                   split_joined, trim_actions, trim_unbalanced)
 
 ANNOTATIONS = Path(__file__).resolve().parent.parent / "annotations"
@@ -35,9 +35,9 @@ def test_spans_never_hold_half_a_pair_of_brackets():
 def test_a_name_after_a_private_role_is_a_person():
     text = "宁夏日报记者 王鼎摄，北京大学教授易继明讲解，局长钱俊君说"
     spans = [{"start": text.index(n), "end": text.index(n) + len(n), "label": "OFFICIAL"} for n in ("王鼎", "易继明", "钱俊君")]
-    assert [s["label"] for s in private_persons(text, spans)] == ["PERSON", "PERSON", "OFFICIAL"]
+    assert [s["label"] for s in private_roles(text, spans)] == ["PERSON", "PERSON", "OFFICIAL"]
     posts = _spans(text, [("记者", "TITLE"), ("教授", "TITLE"), ("局长", "TITLE")])
-    assert [text[s["start"]:s["end"]] for s in private_persons(text, posts)] == ["教授", "局长"]  # 记者 is no post
+    assert [text[s["start"]:s["end"]] for s in private_roles(text, posts)] == ["教授", "局长"]  # 记者 is no post
 
 
 def test_places_written_together_are_split_by_the_gazetteer_and_lose_direction_parts():
