@@ -217,7 +217,7 @@ def _news_day(text: str, dates: list[Span], date: Span) -> bool:
 
 
 def link_period(text: str, ents: list[Span], stat: Span) -> Span | None:
-    if PHYSICAL_SIZE.search(text[_bounds(text, stat.start_char, CLAUSE_END)[0]:stat.start_char]):
+    if PHYSICAL_SIZE.search(_clause_prefix(text, ents, stat)):
         return None
     p0 = _bounds(text, stat.start_char, "\n")[0]
     s0 = _bounds(text, stat.start_char, SENTENCE_END)[0]
