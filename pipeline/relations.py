@@ -37,6 +37,9 @@ NOT_ACTING_AFTER = re.compile(r"^(?:指导|支持|监制)[、，,]|^(?:监管|�
 HOSTING_AFTER = re.compile(r"^(?:共同|联合)?(?:主办|承办|举办)")
 # 记者从X(举行的发布会上)获悉, 来自X的数据显示: X is the source that reports the paragraph's figures
 SOURCE_BEFORE, SOURCE_AFTER = ("从", "据", "来自"), re.compile(r"了解到|获悉|获得|得到|发布|消息|数据")
+# a work plan names the bodies that carry an item out after it (…1500公里；…（牵头单位：交通厅、公安厅）): they act for
+# every figure of the item, across its ；-parts; any other agent that stands after the figure acts only in its ；-part
+LEAD_UNITS = re.compile(r"(?:牵头|责任)单位[：:][^）)]*$")
 # an organisation listed with the agency (中国物流与采购联合会、国家统计局今天公布) is a co-author, not the
 # clause's head that would make the agency an object: the list word after a blanked organisation
 CO_AUTHOR_JOINER = re.compile(r"(?<= )[、和与及]")
@@ -145,11 +148,16 @@ def _is_agent(text: str, ents: list[Span], group: list[Span]) -> bool:
 
 def _agents(text: str, ents: list[Span], start: int, end: int, before: int | None = None) -> list[Span]:
     """The agent list of text[start:end]: the last one that stands before offset `before` (a later clause
-    may have its own subject: 市场监管部门捣毁…；公安机关查办…2起), else the first one."""
+    may have its own subject: 市场监管部门捣毁…；公安机关查办…2起), else the first one after it in its
+    ；-part or named as the item's lead unit (see LEAD_UNITS); without `before`, the first one."""
     inside = [e for e in ents if e.label_ == "AGENCY" and start <= e.start_char and e.end_char <= end]
     agents = [group for group in _groups(text, inside) if _is_agent(text, ents, group)]
-    earlier = [group for group in agents if before is not None and group[-1].end_char <= before]
-    return earlier[-1] if earlier else agents[0] if agents else []
+    if before is None:
+        return agents[0] if agents else []
+    earlier = [group for group in agents if group[-1].end_char <= before]
+    later = [group for group in agents if group[0].start_char >= before and
+             (not re.search("[；;]", text[before:group[0].start_char]) or LEAD_UNITS.search(text[before:group[0].start_char]))]
+    return earlier[-1] if earlier else later[0] if later else []
 
 
 def _non_agency_subject(text: str, ents: list[Span], start: int, stat: Span) -> bool:

@@ -145,6 +145,15 @@ def test_an_events_hosts_act_and_a_guiding_or_qualifying_body_does_not(nlp):
     assert [a.text for a in ent(doc, "1.7万亿元")._.agencies] == ["国资委"]
 
 
+def test_an_agent_after_the_figure_acts_only_in_its_part_of_the_sentence_or_as_the_lead_unit(nlp):
+    doc = run(nlp, "累计提请省人大常委会审议地方性法规46件；“三公”经费持续压减，党政机关过紧日子习惯日渐养成。",
+              [("省人大常委会", "AGENCY"), ("46件", "STAT"), ("党政机关", "AGENCY")])
+    assert ent(doc, "46件")._.agencies == []
+    doc = run(nlp, "实施公路安全生命防护工程1500公里；开展交通通行质量提升行动（牵头单位：交通厅、公安厅）。",
+              [("1500公里", "STAT"), ("交通厅", "AGENCY"), ("公安厅", "AGENCY")])
+    assert [a.text for a in ent(doc, "1500公里")._.agencies] == ["交通厅", "公安厅"]
+
+
 def test_no_agency_for_a_place_subject_an_object_or_an_unstated_we(nlp):
     doc = run(nlp, "许昌市查获传销窝点3个。我们向省政府报送报告12份。",
               [("许昌市", "PLACE"), ("3个", "STAT"), ("省政府", "AGENCY"), ("12份", "STAT")])
