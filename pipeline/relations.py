@@ -4,7 +4,7 @@ The AGENCY and PERIOD rules are the spec's (../shared/spec/LABELS.md, "Relations
 agencies acting in the figure's own sentence, else those acting earlier in its
 paragraph, none when a place, company or person is the subject; the nearest DATE
 before the figure in its paragraph, never a later one, never a comparison baseline,
-none for a physical size.
+none for a physical size, and for a rate (每年, 每天) only one in its own sentence.
 Rules, not a model, so that readers of these bulletins can see and tune why a link
 was made: every rule below is one named constant or one short function.
 """
@@ -62,6 +62,9 @@ NEWS_DAYS = ("今天", "今日", "昨天", "昨日", "昨晚", "今晚", "当天
 # a figure that measures a thing (全长约188公里, 设计时速160公里) is not counted over a period: no PERIOD
 PHYSICAL_SIZE = re.compile(r"(?:全长|总长|总长度|长度|全程|时速|设计时速|面积|跨度|主跨|海拔|深度|宽度|高度|直径|储量|库容)"
                            r"[约达为近超逾]*$")
+# a rate (建成后每年可供电550亿千瓦时, 每日对开1列) is not counted over the date of an earlier sentence, the day
+# the news reports or the year a paragraph opened with: only a date in its own sentence gives it a PERIOD
+RATE = re.compile(r"每(?:年|天|日|小时|周|月)")
 # scope words that stand for the article's own place, with the level they name
 SCOPE_WORDS = {"全省": "省", "我省": "省", "本省": "省", "全区": "区", "我区": "区", "全市": "市", "我市": "市",
                "本市": "市", "该市": "市", "全县": "县", "我县": "县", "本县": "县", "该县": "县", "该区": "区",
@@ -230,9 +233,12 @@ def link_period(text: str, ents: list[Span], stat: Span) -> Span | None:
     p0 = _bounds(text, stat.start_char, "\n")[0]
     s0 = _bounds(text, stat.start_char, SENTENCE_END)[0]
     dates = [e for e in ents if e.label_ == "DATE" and p0 <= e.start_char]
+    rate = RATE.search(_clause_prefix(text, ents, stat))
     for e in reversed([d for d in dates if d.end_char <= stat.start_char]):
         if text[max(p0, e.start_char - 2):e.start_char].endswith(BASELINE_BEFORE):
             continue
+        if e.start_char < s0 and rate:
+            return None
         if (e.start_char < s0 and not TOPIC_OPENERS.match(_clause_prefix(text, ents, e))
                 and not _news_day(text, dates, e)):
             continue

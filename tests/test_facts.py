@@ -200,6 +200,14 @@ def test_a_news_day_governs_the_items_later_sentences_and_a_size_has_no_period(n
     assert ent(doc, "5个")._.period is None
 
 
+def test_a_rate_takes_a_period_only_from_its_own_sentence(nlp):
+    text = "核电机组今天（5月10日）开工。建成后每年可供电约550亿千瓦时。2024年，每天接待游客3万人次。"
+    doc = run(nlp, text, [("今天", "DATE"), ("5月10日", "DATE"), ("550亿千瓦时", "STAT"), ("2024年", "DATE"),
+                          ("3万人次", "STAT")])
+    assert ent(doc, "550亿千瓦时")._.period is None  # a capacity, not what was supplied on the news day
+    assert ent(doc, "3万人次")._.period.text == "2024年"
+
+
 def test_a_scope_word_resolves_to_the_articles_place(nlp):
     doc = run(nlp, "湖南省召开会议。全省共捣毁传销窝点202个。",
               [("湖南省", "PLACE"), ("202个", "STAT")])
