@@ -59,8 +59,8 @@ CLUSTER_JOINERS = re.compile(r"^[\s（）()]*$")
 # the day a news item reports, written with its calendar day (X今天（10月28日）闭幕。本届…设立113个): it governs the
 # item's later sentences too, though it does not open its clause
 NEWS_DAYS = ("今天", "今日", "昨天", "昨日", "昨晚", "今晚", "当天")
-# a figure that measures a thing (全长约188公里, 设计时速160公里) is not counted over a period: no PERIOD
-PHYSICAL_SIZE = re.compile(r"(?:全长|总长|总长度|长度|全程|时速|设计时速|面积|跨度|主跨|海拔|深度|宽度|高度|直径|储量|库容)"
+# a figure that measures a thing (全长约188公里, 右线长5963米, 设计时速160公里) is not counted over a period: no PERIOD
+PHYSICAL_SIZE = re.compile(r"(?:全长|总长|总长度|长度|[线桥坝堤]长|全程|时速|设计时速|面积|跨度|主跨|海拔|深度|宽度|高度|直径|储量|库容)"
                            r"[约达为近超逾]*$")
 # a rate (建成后每年可供电550亿千瓦时, 每日对开1列) is not counted over the date of an earlier sentence, the day
 # the news reports or the year a paragraph opened with: only a date in its own sentence gives it a PERIOD

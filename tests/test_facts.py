@@ -194,6 +194,8 @@ def test_a_news_day_governs_the_items_later_sentences_and_a_size_has_no_period(n
     assert ent(doc, "113个")._.period.text == "10月28日"  # not the year inside the expo's name
     assert ent(doc, "188公里")._.period is None  # a length measures the line; it is not counted over a period
     assert ent(doc, "9亿元")._.period.text == "2023年"
+    doc = run(nlp, "隧道今天（7月3日）贯通。隧道右线长5963米。", [("今天", "DATE"), ("7月3日", "DATE"), ("5963米", "STAT")])
+    assert ent(doc, "5963米")._.period is None
     # a date in an earlier sentence that is neither its clause's topic nor a news day still governs nothing
     doc = run(nlp, "该园于2020年建成。园内设立展区5个。",
               [("2020年", "DATE"), ("5个", "STAT")])
