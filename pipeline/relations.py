@@ -21,6 +21,7 @@ from spacy.tokens import Doc, Span
 
 SENTENCE_END = "。！？!?\n"
 CLAUSE_END = SENTENCE_END + "，,；;：:"
+PART_END = SENTENCE_END + "；;"  # a sentence's ；-parts
 # between two agencies of one list: 市场监管、公安和街道办事处; 陕西省纪委监委
 LIST_JOINERS = re.compile(r"^(?:|、|和|及|以及|与|同|暨|/|会同|联合)$")
 # a body the agent works with in the figure's own ；-part (还会同人社部门…追回基金4.8亿元) acts with it
@@ -158,8 +159,9 @@ def _agents(text: str, ents: list[Span], start: int, end: int, before: int | Non
     if before is None:
         return agents[0] if agents else []
     earlier = [group for group in agents if group[-1].end_char <= before]
-    later = [group for group in agents if group[0].start_char >= before and
-             (not re.search("[；;]", text[before:group[0].start_char]) or LEAD_UNITS.search(text[before:group[0].start_char]))]
+    part_end = _bounds(text, before, PART_END)[1]
+    later = [group for group in agents if before <= group[0].start_char and
+             (group[0].start_char < part_end or LEAD_UNITS.search(text[before:group[0].start_char]))]
     return earlier[-1] if earlier else later[0] if later else []
 
 
@@ -176,7 +178,7 @@ def _non_agency_subject(text: str, ents: list[Span], start: int, stat: Span) -> 
 
 def _partners(text: str, ents: list[Span], stat: Span) -> list[Span]:
     """Agencies named as the agent's partners (会同X) before the figure in its ；-part of the sentence."""
-    part = _bounds(text, stat.start_char, SENTENCE_END + "；;")[0]
+    part = _bounds(text, stat.start_char, PART_END)[0]
     inside = [e for e in ents if e.label_ == "AGENCY" and part <= e.start_char and e.end_char <= stat.start_char]
     return [e for group in _groups(text, inside) if PARTNER_BEFORE.search(text[part:group[0].start_char])
             for e in group]
@@ -228,12 +230,13 @@ def _news_day(text: str, dates: list[Span], date: Span) -> bool:
 
 
 def link_period(text: str, ents: list[Span], stat: Span) -> Span | None:
-    if PHYSICAL_SIZE.search(_clause_prefix(text, ents, stat)):
+    prefix = _clause_prefix(text, ents, stat)
+    if PHYSICAL_SIZE.search(prefix):
         return None
     p0 = _bounds(text, stat.start_char, "\n")[0]
     s0 = _bounds(text, stat.start_char, SENTENCE_END)[0]
     dates = [e for e in ents if e.label_ == "DATE" and p0 <= e.start_char]
-    rate = RATE.search(_clause_prefix(text, ents, stat))
+    rate = RATE.search(prefix)
     for e in reversed([d for d in dates if d.end_char <= stat.start_char]):
         if text[max(p0, e.start_char - 2):e.start_char].endswith(BASELINE_BEFORE):
             continue
