@@ -336,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     ship.set_defaults(func=_model_ship)
     train = sub.add_parser("train", help="fine-tune the NER model from a JSON config (see configs/)")
     train.add_argument("--config", required=True,
-                       help="a stage config (e.g. configs/ner_e5_small.json) or a recipe of stages (configs/ner_r4.json)")
+                       help="a stage config (e.g. configs/ner_e5_small.json) or a recipe of stages (configs/ner_r5.json)")
     train.add_argument("--resume", action="store_true",
                        help="continue a stopped run from its last epoch checkpoint (OUTPUT_DIR/checkpoints); "
                             "a recipe skips the stages that finished")
