@@ -77,12 +77,12 @@ start = time.perf_counter()
 run([feed], out, model=model, n_process=n, batch_size=4, progress=False, threads=1)
 seconds = time.perf_counter() - start
 rss = resource.getrusage(resource.RUSAGE_CHILDREN if n > 1 else resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"seconds": seconds, "rss_mb": rss}))
+print(json.dumps({"seconds": seconds, "rss_mib": rss}))
 """
 
 
 def _extract(texts: list[str], model: str, n_process: int) -> tuple[float, float]:
-    """(seconds, peak RSS in MB of a worker) for `jianbao extract` over the texts, pipeline loading included."""
+    """(seconds, peak RSS in MiB of a worker: ru_maxrss is KiB) for `jianbao extract` over the texts, pipeline loading included."""
     with tempfile.TemporaryDirectory() as tmp:
         feed = Path(tmp) / "feed.jsonl"
         feed.write_text("".join(json.dumps({"id": str(i), "text": t}, ensure_ascii=False) + "\n"
@@ -90,7 +90,7 @@ def _extract(texts: list[str], model: str, n_process: int) -> tuple[float, float
         done = subprocess.run([sys.executable, "-c", _EXTRACT_CHILD, str(feed), str(Path(tmp) / "out.jsonl"),
                                model, str(n_process)], capture_output=True, text=True, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    return result["seconds"], result["rss_mb"]
+    return result["seconds"], result["rss_mib"]
 
 
 def _warm_worker(model: str) -> None:
@@ -172,7 +172,7 @@ def main() -> None:
         many = texts * args.repeat
         print(f"\njianbao extract over the texts {args.repeat} times ({len(many)} documents), one torch thread per "
               f"process, pipeline loading included; steady: the same workers once loaded and warm")
-        print(f"{'extract':<14}{'seconds':>9}{'docs/s':>9}{'chars/s':>10}{'peak RSS MB':>13}{'speed-up':>10}"
+        print(f"{'extract':<14}{'seconds':>9}{'docs/s':>9}{'chars/s':>10}{'peak RSS MiB':>13}{'speed-up':>10}"
               f"{'steady chars/s':>16}{'speed-up':>10}")
         steady = {1: [], 2: []}
         for _ in range(args.trials):
