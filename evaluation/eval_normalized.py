@@ -4,9 +4,10 @@
 
 The gold files in evaluation/data/ were written by annotators reading each span in its
 text (values_gold_*.jsonl: value, unit, qualifier of every STAT in dev and test;
-periods_gold_*.jsonl: first and last day of every DATE in all splits, or null with a
-reason). The pipeline's own stages run over the gold entities of annotations/*.jsonl,
-so 当天 and 全年 see the same neighbours as in the real pipeline.
+periods_gold_*.jsonl: first and last day of every DATE in dev, test and 60 of train's
+passages, or null with a reason; train's later passages have none). The pipeline's own
+stages run over the gold entities of annotations/*.jsonl, so 当天 and 全年 see the same
+neighbours as in the real pipeline.
 """
 
 from __future__ import annotations

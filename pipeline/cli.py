@@ -327,7 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     ship.add_argument("--max-length", type=int, default=128, help="inference window in characters + 2 (default 128)")
     ship.add_argument("--stride", type=int, default=8, help="characters of context a window edge keeps (default 8)")
     ship.add_argument("--min-confidence", type=float, default=0.6,
-                      help="drop entities whose mean tag probability is lower (default 0.6, chosen on dev)")
+                      help="drop entities whose confidence (mean probability of their label per character) is lower "
+                           "(default 0.6, chosen on dev)")
     ship.add_argument("--label-min-confidence", nargs="*", type=_label_value, metavar="LABEL=P",
                       default=[("ORG", 0.8), ("CAMPAIGN", 0.8)],
                       help="the same for single labels (default ORG=0.8 CAMPAIGN=0.8, chosen on dev)")

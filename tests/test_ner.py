@@ -268,7 +268,25 @@ def test_decode_repairs_bio_and_averages_confidence():
         probs[i, BIO.index(t)] = 0.9 if i != 8 else 0.6
     spans = decode(text, [Window([], list(range(len(text))))], [probs], BIO)
     assert [(text[s["start"]:s["end"]], s["label"]) for s in spans] == [("公安局", "AGENCY"), ("12起", "STAT")]
-    assert spans[1]["confidence"] == pytest.approx(0.8)
+    assert spans[1]["confidence"] == pytest.approx((0.91 + 0.91 + 0.61) / 3)  # B- and I-STAT of each character
+
+
+def test_a_names_confidence_counts_both_person_labels_and_both_prefixes():
+    """副市长伍浩: the title drew I- probability onto the name's first character, and the model split the
+    name between OFFICIAL and PERSON; neither makes it less of a name (seed-000: 0.51-0.59 before)."""
+    text = "副市长伍浩出席"
+    probs = np.full((len(text), len(BIO)), 0.001)
+    for i in range(3):
+        probs[i, BIO.index("B-TITLE" if i == 0 else "I-TITLE")] = 0.95
+    probs[3, BIO.index("I-OFFICIAL")], probs[3, BIO.index("B-OFFICIAL")] = 0.7, 0.22
+    probs[4, BIO.index("I-OFFICIAL")], probs[4, BIO.index("I-PERSON")] = 0.5, 0.45
+    probs[5:, BIO.index("O")] = 0.95
+    spans = decode(text, [Window([], list(range(len(text))))], [probs], BIO)
+    name = [s for s in spans if text[s["start"]:s["end"]] == "伍浩"]
+    assert [s["label"] for s in name] == ["OFFICIAL"]
+    assert name[0]["confidence"] > 0.9  # the decoded tags alone: (0.22 + 0.5) / 2
+    title = [s for s in spans if s["label"] == "TITLE"][0]
+    assert title["confidence"] < 0.96  # other labels count only their own B- and I-
 
 
 def test_decode_ends_spans_at_line_breaks():
