@@ -195,28 +195,30 @@ def more_passages(data: Path, gold: dict[str, str], reports: int, items: int, ro
     """A later round, for the train split only: a third window (c) of each work report whose a and b are
     in train and that has none yet, away from them, and 新闻联播 items from days no dev or test passage
     comes from (rounds 3 and 4: no passage at all); both densest in names of places, organisations and
-    drives. Rounds 5 and 6 instead take a fourth window (d) of the reports densest in organisations and
-    persons, and items so chosen from any day no dev or test passage comes from. `gold` maps each id annotated
-    before this round to its split."""
-    out = []
-    windows = []
+    drives. From round 5 on, a fourth window (d) of the reports densest in organisations and persons, and
+    items so chosen from any day no dev or test passage comes from. `gold` maps each id annotated before
+    this round to its split."""
+    late = round_ >= 5  # the rounds chosen for organisations and persons
+    part = "d" if late else "c"
+    windows: list[tuple[float, Record]] = []
     for n, paragraphs, meta in _reports(data / "unlabeled/provincial_gov_reports_2026/reports.jsonl"):
-        if gold.get(f"rpt26-{n:02d}a") != "train" or f"rpt26-{n:02d}{'d' if round_ >= 5 else 'c'}" in gold:
+        if not late and len(windows) == reports:
+            break
+        if gold.get(f"rpt26-{n:02d}a") != "train" or f"rpt26-{n:02d}{part}" in gold:
             continue
         first, other = _report_windows(paragraphs)
-        third, _ = _best_window(paragraphs, REPORT_WINDOWS[1], _names_score, _near(first) | _near(other))
-        if round_ < 5 and third:
-            windows.append((0.0, Record(f"rpt26-{n:02d}c", "\n".join(paragraphs[k] for k in third), meta)))
-        elif round_ >= 5:
-            fourth, score = _best_window(paragraphs, REPORT_WINDOWS[1], _org_person_score,
-                                         _near(first) | _near(other) | _near(third))
-            if fourth:
-                windows.append((-score, Record(f"rpt26-{n:02d}d", "\n".join(paragraphs[k] for k in fourth), meta)))
-    # rounds 2-4 take reports in order; later ones take the windows densest in organisations and persons
-    out += [r for _, r in sorted(windows, key=lambda x: x[0])[:reports]] if round_ >= 5 else [r for _, r in windows[:reports]]
+        window, score = _best_window(paragraphs, REPORT_WINDOWS[1], _names_score, _near(first) | _near(other))
+        if late:
+            window, score = _best_window(paragraphs, REPORT_WINDOWS[1], _org_person_score,
+                                         _near(first) | _near(other) | _near(window))
+        if window:
+            windows.append((score, Record(f"rpt26-{n:02d}{part}", "\n".join(paragraphs[k] for k in window), meta)))
+    if late:  # rounds 2-4 take reports in order, later ones the windows densest in organisations and persons
+        windows.sort(key=lambda x: -x[0])
+    out = [r for _, r in windows[:reports]]
     # from round 5 on, a train day may give a further item: items of one day are different stories
     held_out_days = {rid.split("-")[1] for rid, split in gold.items()
-                     if rid.startswith("xwlb") and (split != "train" or 2 < round_ < 5)}
+                     if rid.startswith("xwlb") and (split != "train" or (round_ > 2 and not late))}
     bodies, hits = NEWS_LEAST[round_]
     scored = []
     for path in sorted((data / "unlabeled/xinwenlianbo/news").glob("*.md")):
@@ -228,7 +230,7 @@ def more_passages(data: Path, gold: dict[str, str], reports: int, items: int, ro
             if rid in gold or _FOREIGN.search(title) or not 300 <= len(text) <= 1200:
                 continue
             if len(_AGENCY_RE.findall(text)) >= bodies and len(_ENFORCEMENT.findall(text)) >= hits:
-                score = _org_person_score(text) if round_ >= 5 else _names_score(text)
+                score = _org_person_score(text) if late else _names_score(text)
                 scored.append((score, rid, text, url, path.stem))
     days: set[str] = set()
     for _, rid, text, url, day in sorted(scored, reverse=True):

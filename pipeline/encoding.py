@@ -151,9 +151,9 @@ def decode(text: str, windows: list[Window], probs: list[np.ndarray], labels: li
     of the probability that the character is in an entity of the span's label (`_kin_tags`). With
     word `boundaries` (character offsets), a span edge inside a word costs `edge_penalty` in
     log-probability: the model reads characters and places edges one character off (宁|夏, 海南国|家),
-    while in the gold fewer than 3 % of spans have an edge inside a pkuseg word (dev, test). The encoder never sees whitespace, so a tag run may carry on across
-    a line break; no entity does (none in the gold corpus), so a line break ends the span and an
-    I- tag after it opens a new one."""
+    while in the gold fewer than 3 % of spans have an edge inside a pkuseg word (dev, test). The
+    encoder never sees whitespace, so a tag run may carry on across a line break; no entity does
+    (none in the gold corpus), so a line break ends the span and an I- tag after it opens a new one."""
     own = sorted(owner(windows).items())
     if not own:
         return []
