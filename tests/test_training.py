@@ -53,3 +53,38 @@ def test_gold_windows_label_every_character_once():
 
     rows = encode([record], CharEncoder(Tok(), max_length=32, stride=2))
     assert [BIO[i] for i in rows["labels"][0][1:-1]] == ["O", "B-AGENCY", "I-AGENCY", "I-AGENCY", "O", "O", "O", "O"]
+
+
+def test_bulletins_can_weigh_more_than_the_other_gold():
+    from training.augment import oversample
+
+    records = [Record("a", "x", {"selection": "seed"}), Record("b", "y", {"selection": "report"})]
+    assert [r.id for r in oversample(records, 2, {"seed": 3})] == ["a"] * 6 + ["b"] * 2
+    with pytest.raises(AnnotationError, match="'seed' must map to a whole number"):
+        oversample(records, 1, {"seed": 0})
+
+
+def test_mention_replacement_swaps_names_and_keeps_spans_on_their_text():
+    from training.augment import replace_mentions
+
+    records = [Record("a", "县公安局破案3起，张三表示", {}, [{"start": 0, "end": 4, "label": "AGENCY"},
+                                                          {"start": 6, "end": 8, "label": "STAT"},
+                                                          {"start": 9, "end": 11, "label": "PERSON"}]),
+               Record("b", "市场监管总局约谈欧阳娜娜", {}, [{"start": 0, "end": 6, "label": "AGENCY"},
+                                                    {"start": 8, "end": 12, "label": "PERSON"}])]
+    copies = replace_mentions(records, copies=3, rate=1.0, seed=1)
+    assert len(copies) == 6 and not any(c.relations for c in copies)
+    seen = set()
+    for c in copies:
+        original = next(r for r in records if c.id.startswith(r.id + "~"))
+        assert [s["label"] for s in c.spans] == [s["label"] for s in original.spans]
+        for i, s in enumerate(c.spans):
+            pool = {r.span_text(j) for r in records for j, t in enumerate(r.spans) if t["label"] == s["label"]}
+            assert c.span_text(i) in pool
+            seen.add(c.span_text(i))
+        if c.id.startswith("a~"):  # the words between the names, and the figure, stay as they were
+            assert c.text == c.span_text(0) + "破案3起，" + c.span_text(2) + "表示" and c.span_text(1) == "3起"
+    assert {"市场监管总局", "县公安局", "欧阳娜娜", "张三"} <= seen  # swaps happened both ways
+    assert [c.text for c in replace_mentions(records, 3, rate=1.0, seed=1)] == [c.text for c in copies]
+    with pytest.raises(AnnotationError, match="cannot be swapped"):
+        replace_mentions(records, 1, labels=("STAT",))

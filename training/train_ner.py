@@ -20,6 +20,7 @@ import numpy as np
 from pipeline.annotations.convert import LabelMap, convert
 from pipeline.annotations.records import AnnotationError, Record, read_json, read_records
 from pipeline.encoding import BIO, CharEncoder, char_tags
+from training.augment import NAME_LABELS, oversample, replace_mentions
 
 
 @dataclass
@@ -33,6 +34,10 @@ class Config:
     gold_dev: str = "annotations/dev.jsonl"
     gold_test: str = "annotations/test.jsonl"
     oversample_gold: int = 1
+    # gold records repeated this many times more by meta.selection, e.g. {"seed": 4} for the bulletins
+    oversample_selection: dict[str, int] = field(default_factory=dict)
+    replace_mentions: int = 0  # copies of the gold with names swapped for names of the same label (augment.py)
+    replace_labels: list[str] = field(default_factory=lambda: list(NAME_LABELS))
     # {"path", "mapping", "limit", "ignore": [labels whose spans are masked out of the loss],
     #  "silver": [labels the corpus lacks, drafted by the rules where nothing else is marked]}
     public: list[dict] = field(default_factory=list)
@@ -189,7 +194,9 @@ def main(config_path: str, resume: bool = False) -> Path:
     encoder = CharEncoder(tokenizer, cfg.max_length, cfg.stride)
 
     # 2. data
-    train = list(read_records(cfg.gold_train)) * cfg.oversample_gold + public_records(cfg)
+    gold = list(read_records(cfg.gold_train))
+    swapped = replace_mentions(gold, cfg.replace_mentions, tuple(cfg.replace_labels), seed=cfg.seed)
+    train = oversample(gold + swapped, cfg.oversample_gold, cfg.oversample_selection) + public_records(cfg)
     dev, test = list(read_records(cfg.gold_dev)), list(read_records(cfg.gold_test))
     eval_encoder = CharEncoder(tokenizer, cfg.max_length, 0)
     train_ds = Dataset.from_dict(encode(train, encoder)).shuffle(seed=cfg.seed)
@@ -238,7 +245,9 @@ def main(config_path: str, resume: bool = False) -> Path:
     metrics: dict = {"train_seconds": round(seconds, 1), "train_windows": len(train_ds), "pretrained": cfg.pretrained,
                      "init_model": cfg.init_model, "bf16": cfg.bf16,
                      "resumed_from": Path(checkpoint).name if resume else None,
-                     "public": cfg.public, "oversample_gold": cfg.oversample_gold}
+                     "public": cfg.public, "oversample_gold": cfg.oversample_gold,
+                     "oversample_selection": cfg.oversample_selection, "replace_mentions": cfg.replace_mentions,
+                     "replace_labels": cfg.replace_labels}
     reports = []
     for name, ds in (("dev", dev_ds), ("test", test_ds)):
         pred = trainer.predict(ds)
