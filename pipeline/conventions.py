@@ -12,7 +12,7 @@ import functools
 import re
 from collections.abc import Callable
 
-from .annotations.prelabel import CAMPAIGN_AFTER_VERB
+from .annotations.prelabel import CAMPAIGN_AFTER_VERB, CAMPAIGN_STRIKE
 
 # Two names written together are two spans (GUIDELINES): where the model reads one span, it is cut after
 # the first name. [陕西省纪委][监委]; [陕西省][商洛市][柞水县] (a place inside a larger one).
@@ -178,13 +178,15 @@ BOOK_TITLE = re.compile(r"《[^《》\n]*》")
 
 
 def missed_campaigns(text: str, spans: list[dict]) -> list[dict]:
-    """The spans and every campaign named after the verb that launches it (开展打击传销活动大排查) where
-    no span is and not inside a 《》 title: the model misses such names in the domain's own documents.
-    Their confidence is None (set by a rule)."""
+    """The spans and every campaign named after the verb that launches it (开展打击传销活动大排查) or from its
+    own 打击/严打 (巩固打击传销专项行动) where no span is and not inside a 《》 title: the model misses such names
+    in the domain's own documents. Their confidence is None (set by a rule)."""
     taken = [(s["start"], s["end"]) for s in spans] + [m.span() for m in BOOK_TITLE.finditer(text)]
-    found = [{"start": m.start(1), "end": m.end(1), "label": "CAMPAIGN", "confidence": None}
-             for m in CAMPAIGN_AFTER_VERB.finditer(text)
-             if not any(a < m.end(1) and m.start(1) < b for a, b in taken)]
+    found = []
+    for m in [*CAMPAIGN_AFTER_VERB.finditer(text), *CAMPAIGN_STRIKE.finditer(text)]:
+        if not any(a < m.end(1) and m.start(1) < b for a, b in taken):
+            found.append({"start": m.start(1), "end": m.end(1), "label": "CAMPAIGN", "confidence": None})
+            taken.append(m.span(1))
     return sorted(spans + found, key=lambda s: s["start"])
 
 

@@ -81,6 +81,14 @@ def test_a_campaign_named_after_its_verb_is_not_missed():
     assert missed_campaigns(text, model) == model  # where the model has a span, its span stands
 
 
+def test_a_drive_against_something_is_named_from_its_own_verb():
+    text = ("巩固省、市打击传销专项行动成果，贯穿打击传销活动大排查全过程。印发永清县打击传销活动大排查实施方案，"
+            "成立打击整治传销违法犯罪专项行动领导小组，开展严打专项行动")
+    out = missed_campaigns(text, [])
+    assert [text[s["start"]:s["end"]] for s in out] == ["打击传销专项行动", "打击传销活动大排查", "严打专项行动"]
+    assert {s["label"] for s in out} == {"CAMPAIGN"}  # a plan's or a body's name that runs on is left alone
+
+
 
 def test_a_body_ends_at_its_head_not_at_what_it_did():
     text = "贵阳市市场监管系统查处传销案件，社区党组织开展排查，公安查处"

@@ -46,8 +46,12 @@ _TITLE_RE = re.compile("|".join(sorted(_TITLES, key=len, reverse=True)))
 # A campaign named after the verb that launches it: 开展[打击传销活动大排查]. The verb is matched whole, so
 # that the name starts after 开展, not after 开.
 CAMPAIGN_AFTER_VERB = re.compile(r"(?<=开展|实施|组织|推进|深化|部署)([\u4e00-\u9fff]{2,16}?(?:专项行动|专项整治|大排查|攻坚战))")
+# A drive against something, named from its own verb wherever it stands (巩固省、市[打击传销专项行动], 贯穿[打击
+# 传销活动大排查]全过程), but not where the name runs on into a body's or a plan's (…专项行动领导小组, …大排查实施方案).
+CAMPAIGN_STRIKE = re.compile(r"((?:打击|严打)[\u4e00-\u9fff]{1,14}?(?:专项行动|专项整治|大排查|攻坚战))"
+                             r"(?!领导小组|实施方案|工作方案|方案|办公室|指挥部)")
 _CAMPAIGN = re.compile(r"[“《]([^”》]{2,30}?(?:行动|专项整治|专案|专项|工程|计划|创建|大排查|攻坚战|三年行动))[”》]|"
-                       + CAMPAIGN_AFTER_VERB.pattern)
+                       + CAMPAIGN_AFTER_VERB.pattern + "|" + CAMPAIGN_STRIKE.pattern)
 
 
 @lru_cache(maxsize=1)
@@ -68,7 +72,7 @@ def _add(spans: list[dict], start: int, end: int, label: str) -> None:
 def prelabel_spans(text: str) -> list[dict]:
     spans: list[dict] = []
     for m in _CAMPAIGN.finditer(text):
-        g = 1 if m.group(1) else 2
+        g = next(i for i in (1, 2, 3) if m.group(i))
         _add(spans, m.start(g), m.end(g), "CAMPAIGN")
     for m in _DATE.finditer(text):
         if m.group() and re.search(r"[年月日旬季]|\d{4}-|上半|下半|以来", m.group()) and len(m.group()) > 1:
