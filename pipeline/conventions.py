@@ -190,10 +190,28 @@ def missed_campaigns(text: str, spans: list[dict]) -> list[dict]:
     return sorted(spans + found, key=lambda s: s["start"])
 
 
+# A range of dates is one DATE (GUIDELINES: [2019年至2020年6月]; all 66 ranges in train and dev are one span).
+RANGE_LINK = re.compile(r"起?[至到—–\-－~～]")
+
+
+def join_ranges(text: str, spans: list[dict]) -> list[dict]:
+    """Two DATEs linked only by 至/到/— (1月19日起至3月31日) become one, as sure as the less sure of them."""
+    out: list[dict] = []
+    for s in sorted(spans, key=lambda s: s["start"]):
+        last = out[-1] if out else None
+        if (last and last["label"] == s["label"] == "DATE"
+                and RANGE_LINK.fullmatch(text, last["end"], s["start"])):
+            sure = [c for c in (last.get("confidence"), s.get("confidence")) if c is not None]
+            out[-1] = {**last, "end": s["end"], "confidence": min(sure) if sure else None}
+        else:
+            out.append(s)
+    return out
+
+
 def conform(text: str, spans: list[dict], keep: Callable[[dict], bool] = lambda s: True) -> list[dict]:
     """Every convention, in order, on the decoded spans of `text`. `keep` (the confidence thresholds) runs
     between the cuts and the label rules: it judges the label the model read, so an AGENCY it was sure of
     stays when it becomes ORG, and a campaign added by rule has no model confidence to judge."""
     spans = [s for s in (trim_unbalanced(text, s) for s in spans) if s]
     spans = private_roles(text, trim_actions(text, split_joined(text, facility_names(text, spans))))
-    return missed_campaigns(text, org_heads(text, [s for s in spans if keep(s)]))
+    return missed_campaigns(text, join_ranges(text, org_heads(text, [s for s in spans if keep(s)])))

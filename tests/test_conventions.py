@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.conventions import (conform, facility_names, missed_campaigns, org_heads, private_roles,
-                                  split_joined, trim_actions, trim_unbalanced)
+from pipeline.conventions import (conform, facility_names, join_ranges, missed_campaigns, org_heads,
+                                  private_roles, split_joined, trim_actions, trim_unbalanced)
 
 ANNOTATIONS = Path(__file__).resolve().parent.parent / "annotations"
 
@@ -104,6 +104,17 @@ def test_a_named_facility_is_one_place_with_its_kind():
     out = split_joined(text, facility_names(text, spans))
     assert [text[s["start"]:s["end"]] for s in out] == [
         "祁连山2号隧道", "严坪村Ⅱ号大桥", "大兴寨水库", "西安咸阳国际机场", "长江", "大桥通车"]
+
+def test_a_range_of_dates_is_one_date():
+    text = "排查时间从1月19日起至3月31日结束，1—5月和6月；2020年，2021年至今"
+    spans = _spans(text, [("1月19日", "DATE"), ("3月31日", "DATE"), ("1—", "DATE"), ("5月", "DATE"), ("6月", "DATE"),
+                          ("2020年", "DATE"), ("2021年", "DATE")])
+    spans[2]["end"] -= 1  # 1, not 1—
+    spans[0]["confidence"], spans[1]["confidence"] = 0.7, None
+    out = join_ranges(text, spans)
+    assert [text[s["start"]:s["end"]] for s in out] == ["1月19日起至3月31日", "1—5月", "6月", "2020年", "2021年"]
+    assert out[0]["confidence"] == 0.7  # 和, a comma and 至今 (no second date) join nothing
+
 
 @pytest.mark.parametrize("split", ["dev", "test"])
 def test_no_convention_changes_a_gold_span(split):
