@@ -192,7 +192,6 @@ def make_ner(nlp: Language, name: str, model: str | None, max_length: int, strid
     `min_confidence`: spans whose confidence (the mean probability of their label per character) is lower
     are dropped; `label_min_confidence` sets it for single labels. `word_edge_penalty`: the log-probability
     a span edge inside a word of the tokenizer costs (0 reads characters only; the `char` segmenter has no
-    inner edges). The shipped model's values
-    were chosen on dev: the model card."""
+    inner edges). The shipped model's values were chosen on dev: the model card."""
     return TransformerNER(nlp, name, model, max_length, stride, batch_size, threads, precision, min_confidence,
                           label_min_confidence, word_edge_penalty)

@@ -89,7 +89,6 @@ def test_a_drive_against_something_is_named_from_its_own_verb():
     assert {s["label"] for s in out} == {"CAMPAIGN"}  # a plan's or a body's name that runs on is left alone
 
 
-
 def test_a_body_ends_at_its_head_not_at_what_it_did():
     text = "贵阳市市场监管系统查处传销案件，社区党组织开展排查，公安查处"
     out = trim_actions(text, _spans(text, [("贵阳市市场监管系统查处", "AGENCY"), ("社区党组织", "AGENCY"),
@@ -104,6 +103,7 @@ def test_a_named_facility_is_one_place_with_its_kind():
     out = split_joined(text, facility_names(text, spans))
     assert [text[s["start"]:s["end"]] for s in out] == [
         "祁连山2号隧道", "严坪村Ⅱ号大桥", "大兴寨水库", "西安咸阳国际机场", "长江", "大桥通车"]
+
 
 def test_a_range_of_dates_is_one_date():
     text = "排查时间从1月19日起至3月31日结束，1—5月和6月；2020年，2021年至今"
