@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.conventions import (conform, facility_names, join_ranges, missed_campaigns, org_heads,
-                                  private_roles, split_joined, trim_actions, trim_unbalanced)
+from pipeline.conventions import (conform, facility_names, join_ranges, missed_campaigns, org_heads, org_names,
+                                  private_roles, split_joined, trim_actions, trim_separators, trim_unbalanced)
 
 ANNOTATIONS = Path(__file__).resolve().parent.parent / "annotations"
 
@@ -30,6 +30,24 @@ def test_spans_never_hold_half_a_pair_of_brackets():
     assert read(18, 27) == "五健"  # 五健”促进行动计划
     assert read(28, 33) == "“双一流”"  # a whole pair stays
     assert read(4, 5) is None
+
+
+def test_spans_never_start_or_end_with_a_separator():
+    text = "巩固省、市打击传销专项行动，由县公安局、县教育局组成"
+    read = lambda a, b: (lambda s: s and text[s["start"]:s["end"]])(
+        trim_separators(text, {"start": a, "end": b, "label": "AGENCY"}))
+    assert read(2, 4) == "省" and read(15, 20) == "县公安局" and read(19, 24) == "县教育局"
+    assert read(3, 4) is None and read(13, 14) is None
+    assert read(2, 13) == "省、市打击传销专项行动"  # a separator inside a span is not an edge
+
+
+def test_an_org_the_model_stopped_before_its_head_takes_it():
+    text = "博鳌亚洲论坛年会举行，清华大学和华为公司，教育部学校规划建设发展中心"
+    spans = _spans(text, [("博鳌亚洲", "ORG"), ("清华", "ORG"), ("华为", "ORG"), ("公司", "ORG"), ("教育部", "AGENCY")])
+    out = org_names(text, spans)
+    assert [(text[s["start"]:s["end"]], s["label"]) for s in out] == [
+        ("博鳌亚洲论坛", "ORG"), ("清华大学", "ORG"), ("华为", "ORG"), ("公司", "ORG"), ("教育部", "AGENCY")]
+    assert {s["confidence"] for s in out} == {0.9}
 
 
 def test_a_name_after_a_private_role_is_a_person():
