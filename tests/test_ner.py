@@ -213,7 +213,7 @@ def test_ship_writes_the_reading_settings_into_the_pipeline(trained, tmp_path):
     ner = load_pipeline(out).get_pipe("jianbao_ner")
     assert (ner.min_confidence, ner.label_min_confidence) == (0.3, {"ORG": 0.7, "STAT": 0.5})
     assert ner.word_edge_penalty == 2.5
-    assert (ner.encoder.max_length, ner.encoder.stride) == (64, 8)  # 128 capped at the tiny encoder's 64 positions
+    assert (ner.encoder.max_length, ner.encoder.stride) == (64, 16)  # 192 capped at the tiny encoder's 64 positions
     bad = subprocess.run(cmd[:-2] + ["PLACES=0.5"], capture_output=True, text=True)
     assert bad.returncode == 2 and "'PLACES=0.5' is not LABEL=P" in bad.stderr
 
