@@ -160,6 +160,25 @@ PRIVATE_ROLE = re.compile(r"(?:记者|编辑|编审|通讯员|教授|科学家|�
 NOT_A_POST = re.compile(r"记者|通讯员|科学家")
 
 
+# A photo credit's 摄 ("photographed by") ends the line after a name and is no part of it (记者 王鼎摄); and
+# 任何 ("any": 任何组织和个人) is no name, though 任 is a surname.
+PHOTO_CREDIT = re.compile(r"(?<=..)摄$")
+NOT_A_NAME = {"任何"}
+
+
+def person_names(text: str, spans: list[dict]) -> list[dict]:
+    out = []
+    for s in spans:
+        if s["label"] in ("OFFICIAL", "PERSON"):
+            name = text[s["start"]:s["end"]]
+            if name in NOT_A_NAME:
+                continue
+            if PHOTO_CREDIT.search(name) and text[s["end"]:s["end"] + 1].strip() in ("", "）", ")"):
+                s = {**s, "end": s["end"] - 1}
+        out.append(s)
+    return out
+
+
 def private_roles(text: str, spans: list[dict]) -> list[dict]:
     """A private role makes the name after it a PERSON and is itself no TITLE."""
     out = []
@@ -242,5 +261,6 @@ def conform(text: str, spans: list[dict], keep: Callable[[dict], bool] = lambda 
     stays when it becomes ORG, and a campaign added by rule has no model confidence to judge."""
     spans = [s for s in (trim_unbalanced(text, s) for s in spans) if s]
     spans = [s for s in (trim_separators(text, s) for s in spans) if s]
-    spans = private_roles(text, trim_actions(text, split_joined(text, org_names(text, facility_names(text, spans)))))
+    spans = split_joined(text, org_names(text, facility_names(text, spans)))
+    spans = person_names(text, private_roles(text, trim_actions(text, spans)))
     return missed_campaigns(text, join_ranges(text, org_heads(text, [s for s in spans if keep(s)])))

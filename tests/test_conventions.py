@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.conventions import (conform, facility_names, join_ranges, missed_campaigns, org_heads, org_names,
-                                  private_roles, split_joined, trim_actions, trim_separators, trim_unbalanced)
+                                  person_names, private_roles, split_joined, trim_actions, trim_separators, trim_unbalanced)
 
 ANNOTATIONS = Path(__file__).resolve().parent.parent / "annotations"
 
@@ -56,6 +56,13 @@ def test_a_name_after_a_private_role_is_a_person():
     assert [s["label"] for s in private_roles(text, spans)] == ["PERSON", "PERSON", "OFFICIAL"]
     posts = _spans(text, [("记者", "TITLE"), ("教授", "TITLE"), ("局长", "TITLE")])
     assert [text[s["start"]:s["end"]] for s in private_roles(text, posts)] == ["教授", "局长"]  # 记者 is no post
+
+
+def test_a_photo_credit_and_a_pronoun_are_no_part_of_a_name():
+    text = "宁夏日报记者 王鼎摄\n任何组织和个人不得侵占，（张摄摄）李摄影"
+    spans = _spans(text, [("王鼎摄", "PERSON"), ("任何", "PERSON"), ("张摄摄", "PERSON"), ("李摄", "OFFICIAL")])
+    assert [(text[s["start"]:s["end"]], s["label"]) for s in person_names(text, spans)] == [
+        ("王鼎", "PERSON"), ("张摄", "PERSON"), ("李摄", "OFFICIAL")]  # 李摄影: 摄 runs on, no credit
 
 
 def test_places_written_together_are_split_by_the_gazetteer_and_lose_direction_parts():
