@@ -280,15 +280,23 @@ def _train(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from .annotations.records import read_records
-    from .evaluate import predict_records, score, table
+    from .evaluate import errors, predict_records, score, table
     from .models import load_pipeline
 
     gold = list(read_records(args.gold))
     if not gold:
         raise AnnotationError(f"{args.gold}: no records to evaluate on")
+    out = Path(args.errors) if args.errors else None
+    if out and not out.parent.is_dir():  # before the pipeline runs, not after
+        raise AnnotationError(f"--errors {out}: folder {out.parent} does not exist; create it or write elsewhere")
     nlp = load_pipeline(args.model, segmenter=args.segmenter)
-    result = score(list(zip(gold, predict_records(nlp, gold, gold_entities=args.gold_entities))))
+    pairs = list(zip(gold, predict_records(nlp, gold, gold_entities=args.gold_entities)))
+    result = score(pairs)
     print(json.dumps(result, indent=1) if args.output == "json" else table(result))
+    if out:
+        found = list(errors(pairs))
+        out.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in found), encoding="utf-8")
+        print(f"{len(found)} errors (missed and spurious entities and relations) -> {out}", file=sys.stderr)
     return 0
 
 
@@ -351,6 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--gold-entities", action="store_true",
                     help="use the gold spans instead of the NER stage, to score the rule stages (relations) alone")
     ev.add_argument("--output", choices=("table", "json"), default="table")
+    ev.add_argument("--errors", metavar="FILE",
+                    help="also write every missed and spurious entity and relation, with its context, as JSONL")
     ev.set_defaults(func=_evaluate)
     from .extract import add_command as add_extract
 

@@ -8,6 +8,7 @@ its label and both ends' offsets and labels match.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 
 from .annotations.records import Record
 from .labels import ENTITY_LABELS, RELATIONS
@@ -44,6 +45,33 @@ def score(pairs: list[tuple[Record, Record]]) -> dict:
                      "per_label": {label: {**_prf(c["tp"][label], c["pred"][label], c["gold"][label]),
                                            "support": c["gold"][label]} for label in labels}}
     return out
+
+
+def _entity(record: Record, s: dict, context: int) -> dict:
+    text = record.text
+    return {"label": s["label"], "start": s["start"], "end": s["end"], "text": text[s["start"]:s["end"]],
+            "context": f"{text[max(0, s['start'] - context):s['start']]}[{text[s['start']:s['end']]}]"
+                       f"{text[s['end']:s['end'] + context]}"}
+
+
+def errors(pairs: list[tuple[Record, Record]], context: int = 12) -> Iterator[dict]:
+    """What `score` counts against a pipeline, one plain record each, to read or to query (DuckDB, pandas):
+    every gold entity or relation the prediction lacks (`missed`) and every predicted one gold lacks
+    (`spurious`). An entity carries the text around it and the other side's entities overlapping it, so a
+    wrong edge or label shows as a missed and a spurious span that name each other."""
+    for gold, pred in pairs:
+        for kind, this, other in (("missed", gold, pred), ("spurious", pred, gold)):
+            theirs = {_span(s) for s in other.spans}
+            for s in sorted(this.spans, key=lambda s: (s["start"], s["end"])):
+                if _span(s) not in theirs:
+                    overlapping = [f"{o['label']}:{gold.text[o['start']:o['end']]}" for o in other.spans
+                                   if o["start"] < s["end"] and s["start"] < o["end"]]
+                    yield {"id": gold.id, "kind": kind, "type": "entity", **_entity(gold, s, context),
+                           "overlapping": overlapping}
+            for label, head, child in sorted(_relations(this) - _relations(other), key=lambda r: (r[1][1], r[2][1])):
+                ends = [{"label": e[0], "start": e[1], "end": e[2]} for e in (head, child)]
+                yield {"id": gold.id, "kind": kind, "type": "relation", "label": label,
+                       "head": _entity(gold, ends[0], context), "child": _entity(gold, ends[1], context)}
 
 
 def _doc(nlp, record: Record, gold_entities: bool):

@@ -14,7 +14,7 @@ import spacy
 
 from pipeline.annotations.records import Record, read_records, write_records
 from pipeline.encoding import BIO, CharEncoder, Window, char_tags, decode
-from pipeline.evaluate import score
+from pipeline.evaluate import errors, score
 from pipeline.ner import set_entities
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -227,15 +227,22 @@ def test_plain_spacy_load_finds_every_component_through_entry_points(trained):
     assert "jianbao_relations" in out and "('202个', 'STAT', True)" in out
 
 
-def test_evaluate_command_prints_the_documented_json(trained):
-    out = subprocess.run([sys.executable, "-m", "pipeline.cli", "evaluate", "--gold", str(trained / "test.jsonl"),
-                          "--model", str(trained / "out" / "pipeline"), "--output", "json"],
-                         capture_output=True, text=True, cwd=ROOT)
+def test_evaluate_command_prints_the_documented_json(trained, tmp_path):
+    cmd = [sys.executable, "-m", "pipeline.cli", "evaluate", "--gold", str(trained / "test.jsonl"),
+           "--model", str(trained / "out" / "pipeline"), "--output", "json", "--errors", str(tmp_path / "e.jsonl")]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert set(result) == {"ner", "relations"} and set(result["ner"]["micro"]) == {"p", "r", "f"}
     assert set(result["relations"]["per_label"]) == {"AGENCY", "PERIOD"}
     assert result["ner"]["per_label"]["STAT"]["support"] == 4
+    found = [json.loads(line) for line in (tmp_path / "e.jsonl").read_text(encoding="utf-8").splitlines()]
+    missed = [e for e in found if e["kind"] == "missed" and e["type"] == "entity"]
+    support = sum(v["support"] for v in result["ner"]["per_label"].values())
+    assert len(missed) == round(support * (1 - result["ner"]["micro"]["r"]))
+    assert f"{len(found)} errors" in out.stderr
+    bad = subprocess.run(cmd[:-1] + [str(tmp_path / "no" / "e.jsonl")], capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode == 2 and "does not exist" in bad.stderr
 
 
 def test_evaluate_without_a_pipeline_is_a_clear_error(tmp_path):
@@ -340,6 +347,20 @@ def test_score_is_strict_per_label_and_micro():
     assert result["ner"]["per_label"]["AGENCY"] == {"p": 1.0, "r": 1.0, "f": 1.0, "support": 1}
     assert result["ner"]["per_label"]["STAT"]["r"] == 0.0 and result["ner"]["micro"]["p"] == 0.5
     assert result["relations"]["micro"] == {"p": 0.0, "r": 0.0, "f": 0.0}
+
+
+def test_errors_name_each_missed_and_spurious_entity_and_relation():
+    text = "市公安局查处案件12起"
+    ents = [{"start": 0, "end": 4, "label": "AGENCY"}, {"start": 8, "end": 11, "label": "STAT"}]
+    gold = Record("r", text, {}, ents, [{"head": 1, "child": 0, "label": "AGENCY"}])
+    pred = Record("r", text, {}, [{"start": 1, "end": 4, "label": "AGENCY"}, ents[1]], [])
+    found = list(errors([(gold, pred)], context=2))
+    assert [(e["kind"], e["type"], e["label"]) for e in found] == [
+        ("missed", "entity", "AGENCY"), ("missed", "relation", "AGENCY"), ("spurious", "entity", "AGENCY")]
+    assert found[0]["context"] == "[市公安局]查处" and found[0]["overlapping"] == ["AGENCY:公安局"]
+    assert found[2]["text"] == "公安局" and found[2]["overlapping"] == ["AGENCY:市公安局"]
+    assert (found[1]["head"]["text"], found[1]["child"]["text"]) == ("12起", "市公安局")
+    assert list(errors([(gold, gold)])) == []
 
 
 def test_missing_pkuseg_model_is_a_clear_error(tmp_path, monkeypatch):
