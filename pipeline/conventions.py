@@ -202,6 +202,15 @@ STATE_BANK = "中国人民银行"
 ORG_NAME_HEAD = re.compile(ORG_HEADS + "|论坛")
 
 
+# A bare relational noun names no body (GUIDELINES, AGENCY: 有关部门, 各部门, 成员单位): no gold span of the
+# three splits is one; the model read 部门, 办公室 and 行业主管部门 so in dev.
+BARE_BODY = re.compile(r"(?:有关|相关|各|其他|其他有关|职能|主管|行业主管|成员|责任)?(?:部门|单位|办公室|机关|机构)")
+
+
+def bare_bodies(text: str, spans: list[dict]) -> list[dict]:
+    return [s for s in spans if not (s["label"] in ("AGENCY", "ORG") and BARE_BODY.fullmatch(text, s["start"], s["end"]))]
+
+
 def org_names(text: str, spans: list[dict]) -> list[dict]:
     """An ORG span the model stopped before its head (博鳌亚洲|论坛) takes it, unless another span starts there."""
     starts = {s["start"] for s in spans}
@@ -262,5 +271,5 @@ def conform(text: str, spans: list[dict], keep: Callable[[dict], bool] = lambda 
     spans = [s for s in (trim_unbalanced(text, s) for s in spans) if s]
     spans = [s for s in (trim_separators(text, s) for s in spans) if s]
     spans = split_joined(text, org_names(text, facility_names(text, spans)))
-    spans = person_names(text, private_roles(text, trim_actions(text, spans)))
+    spans = person_names(text, private_roles(text, bare_bodies(text, trim_actions(text, spans))))
     return missed_campaigns(text, join_ranges(text, org_heads(text, [s for s in spans if keep(s)])))

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.conventions import (conform, facility_names, join_ranges, missed_campaigns, org_heads, org_names,
-                                  person_names, private_roles, split_joined, trim_actions, trim_separators, trim_unbalanced)
+from pipeline.conventions import (bare_bodies, conform, facility_names, join_ranges, missed_campaigns, org_heads,
+                                  org_names, person_names, private_roles, split_joined, trim_actions, trim_separators,
+                                  trim_unbalanced)
 
 ANNOTATIONS = Path(__file__).resolve().parent.parent / "annotations"
 
@@ -39,6 +40,14 @@ def test_spans_never_start_or_end_with_a_separator():
     assert read(2, 4) == "省" and read(15, 20) == "县公安局" and read(19, 24) == "县教育局"
     assert read(3, 4) is None and read(13, 14) is None
     assert read(2, 13) == "省、市打击传销专项行动"  # a separator inside a span is not an edge
+
+
+def test_a_bare_relational_noun_is_no_body():
+    text = "由县公安局等相关部门组成，办公室设在县打传办，已交由行业主管部门和公安机关处理"
+    names = [("县公安局", "AGENCY"), ("相关部门", "AGENCY"), ("办公室", "AGENCY"), ("县打传办", "AGENCY"),
+             ("行业主管部门", "AGENCY"), ("公安机关", "AGENCY")]
+    out = bare_bodies(text, _spans(text, names))
+    assert [text[s["start"]:s["end"]] for s in out] == ["县公安局", "县打传办", "公安机关"]
 
 
 def test_an_org_the_model_stopped_before_its_head_takes_it():
