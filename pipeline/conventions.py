@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 
 from .annotations.prelabel import CAMPAIGN_AFTER_VERB, CAMPAIGN_STRIKE
+from .values import QUALIFIERS_AFTER, QUALIFIERS_BEFORE
 
 # Two names written together are two spans (GUIDELINES): where the model reads one span, it is cut after
 # the first name. [陕西省纪委][监委]; [陕西省][商洛市][柞水县] (a place inside a larger one).
@@ -133,6 +134,27 @@ def trim_unbalanced(text: str, span: dict) -> dict | None:
     if i == 0 and span["end"] - span["start"] == 1:
         return None
     return trim_unbalanced(text, {**span, "end": span["start"] + i} if i else {**span, "start": span["start"] + 1})
+
+
+# Words around a figure or a date stay outside it (GUIDELINES: 近[万名], [85%]以上, 截至[2020年10月底], 到[2030年]),
+# where values.py reads the qualifier and periods.py the running total; so does a verb (dev: 预计[年内]). No gold
+# span starts or ends with one.
+AFFIXES = {"STAT": (re.compile("^(?:" + "|".join(w for _, ws in QUALIFIERS_BEFORE for w in ws) + ")"),
+                    re.compile("(?:" + "|".join(w for _, ws in QUALIFIERS_AFTER for w in ws) + ")$")),
+           "DATE": (re.compile(r"^(?:截至|截止到|截止|自|从|于|到|预计)"), None)}
+
+
+def trim_affixes(text: str, spans: list[dict]) -> list[dict]:
+    out = []
+    for s in spans:
+        lead, tail = AFFIXES.get(s["label"], (None, None))
+        name = text[s["start"]:s["end"]]
+        a = lead.match(name) if lead else None
+        b = tail.search(name) if tail else None
+        start, end = s["start"] + (a.end() if a else 0), s["end"] - (len(b.group()) if b else 0)
+        if start < end:
+            out.append({**s, "start": start, "end": end})
+    return out
 
 
 # A body's name ends at its head, never at the verb of what it did (GUIDELINES, AGENCY): the model reads
@@ -270,6 +292,6 @@ def conform(text: str, spans: list[dict], keep: Callable[[dict], bool] = lambda 
     stays when it becomes ORG, and a campaign added by rule has no model confidence to judge."""
     spans = [s for s in (trim_unbalanced(text, s) for s in spans) if s]
     spans = [s for s in (trim_separators(text, s) for s in spans) if s]
-    spans = split_joined(text, org_names(text, facility_names(text, spans)))
+    spans = trim_affixes(text, split_joined(text, org_names(text, facility_names(text, spans))))
     spans = person_names(text, private_roles(text, bare_bodies(text, trim_actions(text, spans))))
     return missed_campaigns(text, join_ranges(text, org_heads(text, [s for s in spans if keep(s)])))

@@ -30,9 +30,10 @@ _PERCENT_WORDS = re.compile(r"^(?P<sign>负)?百分之(?P<n>.+)$")
 # traditional numeral characters the simplified patterns read
 _TRADITIONAL_NUMERALS = str.maketrans("萬億點兩", "万亿点两")
 _FRACTION = re.compile(r"^(\d+)/(\d+)$")
-_BEFORE = (("gt", ("超过", "多于", "高于", "逾", "超")), ("lt", ("将近", "接近", "不到", "不足", "低于", "近")),
+# (the span conventions keep these words outside a STAT span: pipeline/conventions.py)
+QUALIFIERS_BEFORE = (("gt", ("超过", "多于", "高于", "逾", "超")), ("lt", ("将近", "接近", "不到", "不足", "低于", "近")),
            ("approx", ("大约", "约为", "约")))
-_AFTER = (("ge", ("以上",)), ("le", ("以下", "以内")))
+QUALIFIERS_AFTER = (("ge", ("以上",)), ("le", ("以下", "以内")))
 
 
 @dataclass
@@ -88,11 +89,11 @@ def _amount(text: str) -> tuple[float | int | None, str, bool]:
 def _outside(before: str, after: str) -> str:
     """The qualifier set by words around the span: 近, 超过 before it; 以上, 以下 after it (which win)."""
     qualifier = "eq"
-    for name, words in _BEFORE:
+    for name, words in QUALIFIERS_BEFORE:
         if before.endswith(words):
             qualifier = name
             break
-    for name, words in _AFTER:
+    for name, words in QUALIFIERS_AFTER:
         if after.startswith(words):
             qualifier = name
     return qualifier

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.conventions import (bare_bodies, conform, facility_names, join_ranges, missed_campaigns, org_heads,
-                                  org_names, person_names, private_roles, split_joined, trim_actions, trim_separators,
-                                  trim_unbalanced)
+                                  org_names, person_names, private_roles, split_joined, trim_actions, trim_affixes,
+                                  trim_separators, trim_unbalanced)
 
 ANNOTATIONS = Path(__file__).resolve().parent.parent / "annotations"
 
@@ -40,6 +40,14 @@ def test_spans_never_start_or_end_with_a_separator():
     assert read(2, 4) == "省" and read(15, 20) == "县公安局" and read(19, 24) == "县教育局"
     assert read(3, 4) is None and read(13, 14) is None
     assert read(2, 13) == "省、市打击传销专项行动"  # a separator inside a span is not an edge
+
+
+def test_qualifiers_and_prefixes_stay_outside_figures_and_dates():
+    text = "近万名群众，85%以上，超过3起，截至2020年10月底，预计年内，约"
+    names = [("近万名", "STAT"), ("85%以上", "STAT"), ("超过3起", "STAT"), ("截至2020年10月底", "DATE"),
+             ("预计年内", "DATE"), ("约", "STAT")]
+    out = trim_affixes(text, _spans(text, names))
+    assert [text[s["start"]:s["end"]] for s in out] == ["万名", "85%", "3起", "2020年10月底", "年内"]
 
 
 def test_a_bare_relational_noun_is_no_body():
