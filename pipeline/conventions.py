@@ -182,23 +182,14 @@ PRIVATE_ROLE = re.compile(r"(?:记者|编辑|编审|通讯员|教授|科学家|�
 NOT_A_POST = re.compile(r"记者|通讯员|科学家")
 
 
-# A photo credit's 摄 ("photographed by") ends the line after a name and is no part of it (记者 王鼎摄); and
-# 任何 ("any": 任何组织和个人) is no name, though 任 is a surname.
+# A photo credit's 摄 ("photographed by") ends the line after a name and is no part of it (记者 王鼎摄).
 PHOTO_CREDIT = re.compile(r"(?<=..)摄$")
-NOT_A_NAME = {"任何"}
 
 
-def person_names(text: str, spans: list[dict]) -> list[dict]:
-    out = []
-    for s in spans:
-        if s["label"] in ("OFFICIAL", "PERSON"):
-            name = text[s["start"]:s["end"]]
-            if name in NOT_A_NAME:
-                continue
-            if PHOTO_CREDIT.search(name) and text[s["end"]:s["end"] + 1].strip() in ("", "）", ")"):
-                s = {**s, "end": s["end"] - 1}
-        out.append(s)
-    return out
+def photo_credits(text: str, spans: list[dict]) -> list[dict]:
+    return [{**s, "end": s["end"] - 1} if s["label"] in ("OFFICIAL", "PERSON")
+            and PHOTO_CREDIT.search(text[s["start"]:s["end"]]) and text[s["end"]:s["end"] + 1].strip() in ("", "）", ")")
+            else s for s in spans]
 
 
 def private_roles(text: str, spans: list[dict]) -> list[dict]:
@@ -224,13 +215,18 @@ STATE_BANK = "中国人民银行"
 ORG_NAME_HEAD = re.compile(ORG_HEADS + "|论坛")
 
 
-# A bare relational noun names no body (GUIDELINES, AGENCY: 有关部门, 各部门, 成员单位): no gold span of the
-# three splits is one; the model read 部门, 办公室 and 行业主管部门 so in dev.
+# What names nothing of its label, whatever the model read: a bare relational noun no body (GUIDELINES, AGENCY:
+# 有关部门, 各部门, 成员单位; the model read 部门, 办公室, 行业主管部门 in dev), a people no place (黎族, 彝族,
+# 中华民族 stand untagged in every split), 任何 ("any": 任何组织和个人) no person, though 任 is a surname.
+# No gold span of the three splits is one.
 BARE_BODY = re.compile(r"(?:有关|相关|各|其他|其他有关|职能|主管|行业主管|成员|责任)?(?:部门|单位|办公室|机关|机构)")
+NOT_A_NAME = {"AGENCY": BARE_BODY, "ORG": BARE_BODY, "PLACE": re.compile(r".+族"),
+              "OFFICIAL": re.compile("任何"), "PERSON": re.compile("任何")}
 
 
-def bare_bodies(text: str, spans: list[dict]) -> list[dict]:
-    return [s for s in spans if not (s["label"] in ("AGENCY", "ORG") and BARE_BODY.fullmatch(text, s["start"], s["end"]))]
+def not_names(text: str, spans: list[dict]) -> list[dict]:
+    return [s for s in spans
+            if not (s["label"] in NOT_A_NAME and NOT_A_NAME[s["label"]].fullmatch(text, s["start"], s["end"]))]
 
 
 def org_names(text: str, spans: list[dict]) -> list[dict]:
@@ -293,5 +289,5 @@ def conform(text: str, spans: list[dict], keep: Callable[[dict], bool] = lambda 
     spans = [s for s in (trim_unbalanced(text, s) for s in spans) if s]
     spans = [s for s in (trim_separators(text, s) for s in spans) if s]
     spans = trim_affixes(text, split_joined(text, org_names(text, facility_names(text, spans))))
-    spans = person_names(text, private_roles(text, bare_bodies(text, trim_actions(text, spans))))
+    spans = photo_credits(text, private_roles(text, not_names(text, trim_actions(text, spans))))
     return missed_campaigns(text, join_ranges(text, org_heads(text, [s for s in spans if keep(s)])))

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.conventions import (bare_bodies, conform, facility_names, join_ranges, missed_campaigns, org_heads,
-                                  org_names, person_names, private_roles, split_joined, trim_actions, trim_affixes,
+from pipeline.conventions import (conform, facility_names, join_ranges, missed_campaigns, not_names, org_heads,
+                                  org_names, photo_credits, private_roles, split_joined, trim_actions, trim_affixes,
                                   trim_separators, trim_unbalanced)
 
 ANNOTATIONS = Path(__file__).resolve().parent.parent / "annotations"
@@ -50,12 +50,12 @@ def test_qualifiers_and_prefixes_stay_outside_figures_and_dates():
     assert [text[s["start"]:s["end"]] for s in out] == ["万名", "85%", "3起", "2020年10月底", "年内"]
 
 
-def test_a_bare_relational_noun_is_no_body():
-    text = "由县公安局等相关部门组成，办公室设在县打传办，已交由行业主管部门和公安机关处理"
+def test_bare_nouns_peoples_and_pronouns_name_nothing():
+    text = "由县公安局等相关部门组成，办公室设在县打传办，已交由行业主管部门和公安机关处理，黎族群众，任何组织，任何同志"
     names = [("县公安局", "AGENCY"), ("相关部门", "AGENCY"), ("办公室", "AGENCY"), ("县打传办", "AGENCY"),
-             ("行业主管部门", "AGENCY"), ("公安机关", "AGENCY")]
-    out = bare_bodies(text, _spans(text, names))
-    assert [text[s["start"]:s["end"]] for s in out] == ["县公安局", "县打传办", "公安机关"]
+             ("行业主管部门", "ORG"), ("公安机关", "AGENCY"), ("黎族", "PLACE"), ("任何", "PERSON"), ("任何同", "OFFICIAL")]
+    out = not_names(text, _spans(text, names))
+    assert [text[s["start"]:s["end"]] for s in out] == ["县公安局", "县打传办", "公安机关", "任何同"]
 
 
 def test_an_org_the_model_stopped_before_its_head_takes_it():
@@ -75,10 +75,10 @@ def test_a_name_after_a_private_role_is_a_person():
     assert [text[s["start"]:s["end"]] for s in private_roles(text, posts)] == ["教授", "局长"]  # 记者 is no post
 
 
-def test_a_photo_credit_and_a_pronoun_are_no_part_of_a_name():
-    text = "宁夏日报记者 王鼎摄\n任何组织和个人不得侵占，（张摄摄）李摄影"
-    spans = _spans(text, [("王鼎摄", "PERSON"), ("任何", "PERSON"), ("张摄摄", "PERSON"), ("李摄", "OFFICIAL")])
-    assert [(text[s["start"]:s["end"]], s["label"]) for s in person_names(text, spans)] == [
+def test_a_photo_credit_is_no_part_of_a_name():
+    text = "宁夏日报记者 王鼎摄\n（张摄摄）李摄影"
+    spans = _spans(text, [("王鼎摄", "PERSON"), ("张摄摄", "PERSON"), ("李摄", "OFFICIAL")])
+    assert [(text[s["start"]:s["end"]], s["label"]) for s in photo_credits(text, spans)] == [
         ("王鼎", "PERSON"), ("张摄", "PERSON"), ("李摄", "OFFICIAL")]  # 李摄影: 摄 runs on, no credit
 
 
