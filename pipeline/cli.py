@@ -330,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     ship = msub.add_parser("ship", help="save a trained pipeline (models/runs/NAME/pipeline) with all stages for shipping")
     ship.add_argument("pipeline", help="a pipeline folder written by `jianbao train`")
     ship.add_argument("--out", default="models/jianbao-ner", help="where the shipped pipeline goes")
-    ship.add_argument("--version", default="0.1.0")
+    ship.add_argument("--version", required=True, help="the shipped pipeline's version (meta.json), e.g. 0.4.1")
     ship.add_argument("--fp32", action="store_true", help="keep 32-bit weights (default: 16-bit, half the size)")
     ship.add_argument("--max-length", type=int, default=192,
                       help="inference window in characters + 2 (default 192, chosen on dev for the shipped model)")
