@@ -66,15 +66,22 @@ FACILITY = re.compile(r"(?:[0-9A-Za-zⅠⅡⅢⅣⅤ]+(?:-[0-9]+)?号?)?(?:隧�
 FACILITY_END = re.compile(r"(?:隧道|桥|气田|油田|枢纽|水库|机场|港区|码头|电站|大坝)$")
 
 
-def facility_names(text: str, spans: list[dict]) -> list[dict]:
+def take_heads(text: str, spans: list[dict], label: str, head: re.Pattern, has_head: re.Pattern | None = None) -> list[dict]:
+    """Spans of `label` the model stopped right before their `head` take it, unless the name already ends in
+    one (`has_head`) or another span starts inside the head."""
     starts = {s["start"] for s in spans}
     out = []
     for s in spans:
-        m = FACILITY.match(text, s["end"]) if s["label"] == "PLACE" else None
-        if m and not FACILITY_END.search(text[s["start"]:s["end"]]) and not any(s["end"] <= a < m.end() for a in starts):
+        m = head.match(text, s["end"]) if s["label"] == label else None
+        if (m and not (has_head and has_head.search(text[s["start"]:s["end"]]))
+                and not any(s["end"] <= a < m.end() for a in starts)):
             s = {**s, "end": m.end()}
         out.append(s)
     return out
+
+
+def facility_names(text: str, spans: list[dict]) -> list[dict]:
+    return take_heads(text, spans, "PLACE", FACILITY, FACILITY_END)
 
 
 def split_joined(text: str, spans: list[dict]) -> list[dict]:
@@ -206,8 +213,8 @@ def private_roles(text: str, spans: list[dict]) -> list[dict]:
 
 # Banks, schools, hospitals, media, institutes, federations and trade unions are ORG, not AGENCY, whatever
 # the model read (GUIDELINES, Bodies); 中国人民银行 is the one bank that is a State Council department.
-ORG_HEADS = r"(?:公司|集团|银行|大学|学院|学校|中学|小学|幼儿园|医院|研究院|研究所|实验室|博物馆|协会|学会|" \
-            r"联合会|工会|日报|报社|电视台|新华社|交易所|党校|基金会|商会)"
+ORG_HEADS = (r"(?:公司|集团|银行|大学|学院|学校|中学|小学|幼儿园|医院|研究院|研究所|实验室|博物馆|协会|学会|"
+             r"联合会|工会|日报|报社|电视台|新华社|交易所|党校|基金会|商会)")
 ORG_HEAD = re.compile(ORG_HEADS + "$")
 STATE_BANK = "中国人民银行"
 # ...and an organisation's name takes its head (博鳌亚洲|论坛 -> [博鳌亚洲论坛]): no gold ORG or AGENCY span of
@@ -230,13 +237,7 @@ def not_names(text: str, spans: list[dict]) -> list[dict]:
 
 
 def org_names(text: str, spans: list[dict]) -> list[dict]:
-    """An ORG span the model stopped before its head (博鳌亚洲|论坛) takes it, unless another span starts there."""
-    starts = {s["start"] for s in spans}
-    out = []
-    for s in spans:
-        m = ORG_NAME_HEAD.match(text, s["end"]) if s["label"] == "ORG" else None
-        out.append({**s, "end": m.end()} if m and not any(s["end"] <= a < m.end() for a in starts) else s)
-    return out
+    return take_heads(text, spans, "ORG", ORG_NAME_HEAD)
 
 
 def org_heads(text: str, spans: list[dict]) -> list[dict]:

@@ -32,7 +32,7 @@ _TRADITIONAL_NUMERALS = str.maketrans("萬億點兩", "万亿点两")
 _FRACTION = re.compile(r"^(\d+)/(\d+)$")
 # (the span conventions keep these words outside a STAT span: pipeline/conventions.py)
 QUALIFIERS_BEFORE = (("gt", ("超过", "多于", "高于", "逾", "超")), ("lt", ("将近", "接近", "不到", "不足", "低于", "近")),
-           ("approx", ("大约", "约为", "约")))
+                     ("approx", ("大约", "约为", "约")))
 QUALIFIERS_AFTER = (("ge", ("以上",)), ("le", ("以下", "以内")))
 
 
