@@ -79,6 +79,20 @@ def test_training_writes_model_metrics_report_and_pipeline(trained):
     assert (out / "pipeline" / "config.cfg").is_file()
 
 
+def test_cpu_bf16_training_uses_plain_attention_and_says_so(trained, tmp_path):
+    """Fused attention with dropout is twice as slow on a bf16 CPU; fp32 keeps transformers' default."""
+    from training.train_ner import main
+
+    config = json.loads((trained / "config.json").read_text())
+    used = {}
+    for bf16 in (True, False):
+        config.update(epochs=1, bf16=bf16, output_dir=str(tmp_path / str(bf16)))
+        (tmp_path / "c.json").write_text(json.dumps(config), encoding="utf-8")
+        main(str(tmp_path / "c.json"))
+        used[bf16] = json.loads((tmp_path / str(bf16) / "metrics.json").read_text())["attention"]
+    assert used[True] == "eager" and used[False] != "eager"
+
+
 def test_a_stopped_training_resumes_from_its_last_checkpoint_and_ends_as_an_unbroken_run(trained, tmp_path, monkeypatch):
     import transformers
     from safetensors.numpy import load_file

@@ -152,6 +152,16 @@ def build_pipeline(model_dir: Path, out: Path, cfg: Config, terms: list[str]) ->
     return out
 
 
+def attention(on_gpu: bool, bf16: bool) -> str | None:
+    """The attention implementation to train with; None keeps transformers' default (fused SDPA).
+
+    On a CPU in bf16, fused attention with dropout (training has it; inference does not) takes a slow
+    path: 5.4 s per step of 16 windows of 256 characters against 3.1 s for the plain ("eager") one, on
+    the 2 cores here with the shipped encoder. Same arithmetic, same dropout; in fp32, on a GPU and in
+    inference the fused one is as fast or faster."""
+    return "eager" if bf16 and not on_gpu else None
+
+
 def last_checkpoint(out: Path) -> str | None:
     """The newest epoch checkpoint a run under `out` left behind, if any."""
     from transformers.trainer_utils import get_last_checkpoint
@@ -205,22 +215,23 @@ def main(config_path: str, resume: bool = False) -> Path:
 
     # 3. model and trainer
     labels = {"num_labels": len(BIO), "id2label": dict(enumerate(BIO)), "label2id": {t: i for i, t in enumerate(BIO)}}
+    on_gpu = torch.cuda.is_available() and not cfg.use_cpu
+    if cfg.bf16 is None:
+        cfg.bf16 = torch.cuda.is_bf16_supported() if on_gpu else native_bf16()
+    attn = {"attn_implementation": attention(on_gpu, cfg.bf16)}
     if cfg.init_model:
-        model = AutoModelForTokenClassification.from_pretrained(cfg.init_model, dtype=torch.float32)
+        model = AutoModelForTokenClassification.from_pretrained(cfg.init_model, dtype=torch.float32, **attn)
         if model.config.id2label != labels["id2label"]:
             raise AnnotationError(f"{cfg.init_model}: its labels differ from {BIO}; it cannot be continued")
     elif cfg.pretrained:
-        model = AutoModelForTokenClassification.from_pretrained(cfg.base_model, **labels)
+        model = AutoModelForTokenClassification.from_pretrained(cfg.base_model, **labels, **attn)
     else:
-        model = AutoModelForTokenClassification.from_config(AutoConfig.from_pretrained(cfg.base_model, **labels))
+        model = AutoModelForTokenClassification.from_config(AutoConfig.from_pretrained(cfg.base_model, **labels), **attn)
 
     def compute_metrics(p):
         scores, _ = seqeval_scores(p.predictions.argmax(-1), p.label_ids)
         return {"precision": scores["precision"], "recall": scores["recall"], "f1": scores["f1"]}
 
-    on_gpu = torch.cuda.is_available() and not cfg.use_cpu
-    if cfg.bf16 is None:
-        cfg.bf16 = torch.cuda.is_bf16_supported() if on_gpu else native_bf16()
     args = TrainingArguments(
         output_dir=str(out / "checkpoints"), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
         learning_rate=cfg.learning_rate, per_device_train_batch_size=cfg.batch_size,
@@ -244,6 +255,7 @@ def main(config_path: str, resume: bool = False) -> Path:
     trainer.model.float()
     metrics: dict = {"train_seconds": round(seconds, 1), "train_windows": len(train_ds), "pretrained": cfg.pretrained,
                      "init_model": cfg.init_model, "bf16": cfg.bf16,
+                     "attention": model.config._attn_implementation,
                      "resumed_from": Path(checkpoint).name if resume else None,
                      "public": cfg.public, "oversample_gold": cfg.oversample_gold,
                      "oversample_selection": cfg.oversample_selection, "replace_mentions": cfg.replace_mentions,
