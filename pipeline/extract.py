@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,16 +46,20 @@ class Item:
 
 # --- reading inputs -------------------------------------------------------------------------
 
-def expand(inputs: list[str]) -> list[str | Path]:
-    """Files in the order given; folders recursively and globs each sorted; "-" stays stdin."""
+def expand(inputs: list[str]) -> tuple[list[str | Path], list[Path]]:
+    """Files in the order given; folders recursively and globs each sorted; "-" stays stdin. Second, the
+    files inside folders that are of no kind read here (a .pdf, an image), so the summary can name them."""
     out: list[str | Path] = []
+    left_out: list[Path] = []
     for spec in inputs:
         if spec == "-":
             out.append("-")
             continue
         path = Path(spec)
         if path.is_dir():
-            out += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES | FEED_SUFFIXES)
+            files = sorted(p for p in path.rglob("*") if p.is_file())
+            out += [p for p in files if p.suffix.lower() in TEXT_SUFFIXES | FEED_SUFFIXES]
+            left_out += [p for p in files if p.suffix.lower() not in TEXT_SUFFIXES | FEED_SUFFIXES]
         elif path.is_file():
             out.append(path)
         elif glob.has_magic(spec):
@@ -64,7 +69,7 @@ def expand(inputs: list[str]) -> list[str | Path]:
             out += matched
         else:
             raise ExtractError(f"{spec}: no such file or folder; give files, folders, globs or - for JSONL on stdin")
-    return out
+    return out, left_out
 
 
 def _feed_item(obj: object, key: str, default_id: str) -> Item:
@@ -96,7 +101,7 @@ def _feed_lines(lines: Iterable[bytes], name: str, max_bytes: int) -> Iterator[I
 
 def read_items(inputs: list[str], max_bytes: int = DEFAULT_MAX_BYTES, stdin=None) -> Iterator[Item]:
     """Every document of every input, in order."""
-    return _items(expand(inputs), max_bytes, stdin)
+    return _items(expand(inputs)[0], max_bytes, stdin)
 
 
 def _items(sources: list[str | Path], max_bytes: int, stdin) -> Iterator[Item]:
@@ -290,13 +295,20 @@ class Summary:
     skipped: int = 0
     chars: int = 0
     seconds: float = 0.0
+    left_out: list[Path] = field(default_factory=list)  # files in folders of no kind read here
 
     def line(self, out: Path) -> str:
         rate = f"{self.records / self.seconds:.1f} docs/s, {self.chars / self.seconds:,.0f} chars/s" \
             if self.seconds else "-"
         skipped = f", {self.skipped} already done" if self.skipped else ""
-        return (f"jianbao extract: {self.records} records, {self.rejects} rejects{skipped}, "
+        line = (f"jianbao extract: {self.records} records, {self.rejects} rejects{skipped}, "
                 f"{self.chars:,} chars in {self.seconds:.1f} s ({rate}) -> {out}, {rejects_path(out)}")
+        if self.left_out:
+            kinds = Counter(p.suffix.lower() or "(no suffix)" for p in self.left_out)
+            line += (f"\njianbao extract: {len(self.left_out)} file(s) in the folders were not read, being of no "
+                     f"kind read here ({', '.join(f'{k} ×{n}' for k, n in kinds.most_common())}; first: "
+                     f"{self.left_out[0]}); give .txt/.html text or a .jsonl/.json feed")
+        return line
 
 
 def batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
@@ -360,9 +372,9 @@ def run(inputs: list[str], out: Path, model: str | None = None, segmenter: str |
 
     if n_process < 1 or batch_size < 1 or threads < 0:
         raise ExtractError("--n-process and --batch-size must be at least 1, --threads at least 0")
-    sources = expand(inputs)  # argument errors before any work or any output file
+    sources, left_out = expand(inputs)  # argument errors before any work or any output file
     done = done_keys(out) if resume else set()
-    summary = Summary(skipped=0)
+    summary = Summary(skipped=0, left_out=left_out)
 
     def todo() -> Iterator[Item]:
         for item in _items(sources, max_bytes, stdin):

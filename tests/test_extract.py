@@ -34,6 +34,7 @@ def mixed(tmp_path: Path) -> Path:
     (folder / "empty.txt").write_bytes(b"")
     (folder / "sub" / "blob.txt").write_bytes(bytes(range(256)) * 8)
     (folder / "sub" / "big.html").write_bytes(b"<html>" + b"x" * 5000 + b"</html>")
+    (folder / "sub" / "scan.PDF").write_bytes(b"%PDF-1.4")  # of no kind read here: named in the summary
     feed = [json.dumps({"id": "f1", "published": "2023-08-16", "title": "t", "url": "http://x/1", "text": CLEAN},
                        ensure_ascii=False),
             "{not json",
@@ -68,6 +69,8 @@ def test_every_good_document_is_a_record_and_every_bad_one_a_reject(mixed, tmp_p
     assert "decode" in reasons["sub/blob.txt"]
     assert "--max-bytes" in reasons["sub/big.html"]
     assert (summary.records, summary.rejects) == (6, 6)
+    assert summary.left_out == [mixed / "sub" / "scan.PDF"]
+    assert "1 file(s) in the folders were not read" in summary.line(out) and ".pdf ×1" in summary.line(out)
 
 
 def test_command_exit_status_and_stdin_feed(tmp_path):
