@@ -106,15 +106,36 @@ class Text(str):
         return (marks[k - 1] + 1 if k else 0), (marks[k] if k < len(marks) else len(self))
 
 
+class Ents(list):
+    """A paragraph's entities in text order, with their starts indexed, so that the entities inside a
+    sentence or clause are a bisect and a slice, not a scan of the paragraph (a scraped page may come as
+    one line of many thousand characters)."""
+
+    def __init__(self, ents: list[Span]):
+        super().__init__(ents)
+        self.starts = [e.start_char for e in ents]
+        self.position = {id(e): i for i, e in enumerate(ents)}
+        self.dates = [e for e in ents if e.label_ == "DATE"]
+
+    def inside(self, start: int, end: int) -> list[Span]:
+        """The entities that start at or after `start` and end by `end`."""
+        lo, hi = bisect.bisect_left(self.starts, start), bisect.bisect_left(self.starts, end)
+        return [e for e in self[lo:hi] if e.end_char <= end]
+
+    def starting(self, start: int, end: int) -> list[Span]:
+        """The entities that start in [start, end)."""
+        return self[bisect.bisect_left(self.starts, start):bisect.bisect_left(self.starts, end)]
+
+
 def _bounds(text: Text, i: int, ends: str) -> tuple[int, int]:
     return text.bounds(i, ends)
 
 
-def _masked(text: str, ents: list[Span], start: int, end: int, blank: Callable[[Span], bool]) -> str:
+def _masked(text: str, ents: Ents, start: int, end: int, blank: Callable[[Span], bool]) -> str:
     """text[start:end] with the entities inside it for which `blank` holds replaced by spaces."""
     chars = list(text[start:end])
-    for e in ents:
-        if start <= e.start_char and e.end_char <= end and blank(e):
+    for e in ents.inside(start, end):
+        if blank(e):
             chars[e.start_char - start:e.end_char - start] = " " * len(e.text)
     return "".join(chars)
 
@@ -130,7 +151,7 @@ def _groups(text: str, ents: list[Span]) -> list[list[Span]]:
     return groups
 
 
-def _is_agent(text: str, ents: list[Span], group: list[Span]) -> bool:
+def _is_agent(text: str, ents: Ents, group: list[Span]) -> bool:
     """The list heads its clause (dates aside), or is the source a reporter cites (记者从X获悉)."""
     start = group[0].start_char
     after = text[group[-1].end_char:_bounds(text, group[-1].end_char, CLAUSE_END)[1] + 1]
@@ -150,11 +171,11 @@ def _is_agent(text: str, ents: list[Span], group: list[Span]) -> bool:
     return before.rstrip().endswith(SOURCE_BEFORE) and bool(SOURCE_AFTER.search(text[group[-1].end_char:clause_end]))
 
 
-def _agents(text: str, ents: list[Span], start: int, end: int, before: int | None = None) -> list[Span]:
+def _agents(text: str, ents: Ents, start: int, end: int, before: int | None = None) -> list[Span]:
     """The agent list of text[start:end]: the last one that stands before offset `before` (a later clause
     may have its own subject: 市场监管部门捣毁…；公安机关查办…2起), else the first one after it in its
     ；-part or named as the item's lead unit (see LEAD_UNITS); without `before`, the first one."""
-    inside = [e for e in ents if e.label_ == "AGENCY" and start <= e.start_char and e.end_char <= end]
+    inside = [e for e in ents.inside(start, end) if e.label_ == "AGENCY"]
     agents = [group for group in _groups(text, inside) if _is_agent(text, ents, group)]
     if before is None:
         return agents[0] if agents else []
@@ -165,10 +186,10 @@ def _agents(text: str, ents: list[Span], start: int, end: int, before: int | Non
     return earlier[-1] if earlier else later[0] if later else []
 
 
-def _non_agency_subject(text: str, ents: list[Span], start: int, stat: Span) -> bool:
+def _non_agency_subject(text: str, ents: Ents, start: int, stat: Span) -> bool:
     """A place, company or person heads the clause that holds the figure (许昌市查获…)."""
     clause_start = _bounds(text, stat.start_char, CLAUSE_END)[0]
-    first = [e for e in ents if start <= e.start_char < stat.start_char and e.start_char >= clause_start]
+    first = ents.starting(max(start, clause_start), stat.start_char)
     if not first:
         return False
     head = first[0]
@@ -176,15 +197,15 @@ def _non_agency_subject(text: str, ents: list[Span], start: int, stat: Span) -> 
         not text[clause_start:head.start_char].strip()
 
 
-def _partners(text: str, ents: list[Span], stat: Span) -> list[Span]:
+def _partners(text: str, ents: Ents, stat: Span) -> list[Span]:
     """Agencies named as the agent's partners (会同X) before the figure in its ；-part of the sentence."""
     part = _bounds(text, stat.start_char, PART_END)[0]
-    inside = [e for e in ents if e.label_ == "AGENCY" and part <= e.start_char and e.end_char <= stat.start_char]
+    inside = [e for e in ents.inside(part, stat.start_char) if e.label_ == "AGENCY"]
     return [e for group in _groups(text, inside) if PARTNER_BEFORE.search(text[part:group[0].start_char])
             for e in group]
 
 
-def link_agencies(text: str, ents: list[Span], stat: Span) -> list[Span]:
+def link_agencies(text: str, ents: Ents, stat: Span) -> list[Span]:
     s0, s1 = _bounds(text, stat.start_char, SENTENCE_END)
     if UNSTATED_AGENT in text[s0:stat.start_char]:
         return []
@@ -202,7 +223,7 @@ def link_agencies(text: str, ents: list[Span], stat: Span) -> list[Span]:
     return lead
 
 
-def _clause_prefix(text: str, ents: list[Span], span: Span) -> str:
+def _clause_prefix(text: str, ents: Ents, span: Span) -> str:
     """The text from the clause start to `span`, other DATEs blanked out."""
     return _masked(text, ents, _bounds(text, span.start_char, CLAUSE_END)[0], span.start_char,
                    lambda e: e.label_ == "DATE")
@@ -229,13 +250,13 @@ def _news_day(text: str, dates: list[Span], date: Span) -> bool:
     return any(d.text in NEWS_DAYS for d in cluster) and any(CALENDAR.search(d.text) for d in cluster)
 
 
-def link_period(text: str, ents: list[Span], stat: Span) -> Span | None:
+def link_period(text: str, ents: Ents, stat: Span) -> Span | None:
     prefix = _clause_prefix(text, ents, stat)
     if PHYSICAL_SIZE.search(prefix):
         return None
     p0 = _bounds(text, stat.start_char, "\n")[0]
     s0 = _bounds(text, stat.start_char, SENTENCE_END)[0]
-    dates = [e for e in ents if e.label_ == "DATE" and p0 <= e.start_char]
+    dates = [e for e in ents.dates if p0 <= e.start_char]
     rate = RATE.search(prefix)
     for e in reversed([d for d in dates if d.end_char <= stat.start_char]):
         if text[max(p0, e.start_char - 2):e.start_char].endswith(BASELINE_BEFORE):
@@ -265,20 +286,19 @@ def article_places(ents: list[Span]) -> dict[str, Span]:
     return first
 
 
-def link_place(text: str, ents: list[Span], stat: Span, places: dict[str, Span]) -> PlaceRef | None:
+def link_place(text: str, ents: Ents, stat: Span, places: dict[str, Span]) -> PlaceRef | None:
     """The nearest PLACE or scope word before the figure in its sentence. A scope word stands for the last
     place of its level named earlier in the paragraph (湘潭市…。全市共…), else for the article's (`places`)."""
     s0 = _bounds(text, stat.start_char, SENTENCE_END)[0]
     best: PlaceRef | None = None
-    for e in ents:
-        if e.label_ == "PLACE" and s0 <= e.start_char and e.end_char <= stat.start_char:
+    for e in ents.inside(s0, stat.start_char):
+        if e.label_ == "PLACE":
             best = PlaceRef(e.text, e.start_char, e.end_char, "span")
     window = text[s0:stat.start_char]
     scope = max(((window.rfind(w), w) for w in SCOPE_WORDS), default=(-1, ""))
     if scope[0] >= 0 and (best is None or s0 + scope[0] > best.start):
         level = SCOPE_WORDS[scope[1]]
-        earlier = [e for e in ents
-                   if e.label_ == "PLACE" and e.end_char <= stat.start_char and e.text.endswith(level)]
+        earlier = [e for e in ents.inside(0, stat.start_char) if e.label_ == "PLACE" and e.text.endswith(level)]
         place = earlier[-1] if earlier else places.get(level)
         if scope[1] == "全国":
             return PlaceRef("中国", None, None, "全国")
@@ -287,7 +307,7 @@ def link_place(text: str, ents: list[Span], stat: Span, places: dict[str, Span])
     return best
 
 
-def indicator(text: str, ents: list[Span], stat: Span) -> str | None:
+def indicator(text: str, ents: Ents, stat: Span) -> str | None:
     """What the figure counts: the words before it in its clause (取缔传销窝点202个), else the words after it
     (202个传销窝点); entity names, dates and qualifiers taken out so that equal things group together."""
     c0, c1 = _bounds(text, stat.start_char, CLAUSE_END)
@@ -321,7 +341,7 @@ def link(doc: Doc) -> Doc:
         last = first
         while last < len(ents) and ents[last].start_char < end:
             last += 1
-        paragraph = ents[first:last]
+        paragraph = Ents(ents[first:last])
         for i, stat in enumerate(paragraph, first):
             if stat.label_ != "STAT":
                 continue
@@ -330,9 +350,10 @@ def link(doc: Doc) -> Doc:
             stat._.agencies, stat._.period = agencies, period
             stat._.place = link_place(text, paragraph, stat, places)
             stat._.indicator = indicator(text, paragraph, stat)
-            relations += [{"head": i, "child": first + paragraph.index(a), "label": "AGENCY"} for a in agencies]
+            relations += [{"head": i, "child": first + paragraph.position[id(a)], "label": "AGENCY"}
+                          for a in agencies]
             if period is not None:
-                relations.append({"head": i, "child": first + paragraph.index(period), "label": "PERIOD"})
+                relations.append({"head": i, "child": first + paragraph.position[id(period)], "label": "PERIOD"})
         first = last
     doc._.relations = relations
     return doc

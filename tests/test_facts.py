@@ -258,3 +258,24 @@ def test_a_broken_record_names_the_record_and_the_field(nlp):
     record["entities"][0]["start"] += 1
     with pytest.raises(RecordError, match="does not match"):
         validate_record(record)
+
+
+# --- long paragraphs -------------------------------------------------------------------------
+
+def test_a_page_on_one_line_links_each_figure_in_its_own_sentence(nlp):
+    """A scraped page may come as one line: the rules index the paragraph's entities (relations.Ents)."""
+    from pipeline.relations import Ents
+
+    bodies = ["市场监管局", "公安局", "商务局"] * 40
+    text = "".join(f"{i + 2000}年，{b}查处传销案件{i + 1}起。" for i, b in enumerate(bodies))
+    marked = [m for i, b in enumerate(bodies) for m in ((f"{i + 2000}年", "DATE"), (b, "AGENCY"), (f"{i + 1}起", "STAT"))]
+    doc = run(nlp, text, marked)
+    stats = [e for e in doc.ents if e.label_ == "STAT"]
+    assert len(stats) == len(bodies)
+    for i, stat in enumerate(stats):
+        assert [a.text for a in stat._.agencies] == [bodies[i]] and stat._.period.text == f"{i + 2000}年"
+        assert stat._.agencies[0].end_char < stat.start_char < stat._.agencies[0].start_char + 20
+    ents = Ents(list(doc.ents))
+    for start, end in ((0, 40), (13, 200), (500, 517), (len(text) - 30, len(text))):
+        assert ents.inside(start, end) == [e for e in doc.ents if start <= e.start_char and e.end_char <= end]
+        assert ents.starting(start, end) == [e for e in doc.ents if start <= e.start_char < end]

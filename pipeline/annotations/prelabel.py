@@ -63,27 +63,31 @@ def _posseg():
     return jieba.posseg
 
 
-def _add(spans: list[dict], start: int, end: int, label: str) -> None:
-    if end <= start or any(s["start"] < end and start < s["end"] for s in spans):
+def _add(spans: list[dict], taken: bytearray, start: int, end: int, label: str) -> None:
+    """Keep the span unless a character of it is already taken (`taken` marks them: a long page has
+    thousands of spans, and comparing each new one with all of them made this quadratic)."""
+    if end <= start or any(taken[start:end]):
         return
+    taken[start:end] = b"\x01" * (end - start)
     spans.append({"start": start, "end": end, "label": label})
 
 
 def prelabel_spans(text: str) -> list[dict]:
     spans: list[dict] = []
+    taken = bytearray(len(text))
     for m in _CAMPAIGN.finditer(text):
         g = next(i for i in (1, 2, 3) if m.group(i))
-        _add(spans, m.start(g), m.end(g), "CAMPAIGN")
+        _add(spans, taken, m.start(g), m.end(g), "CAMPAIGN")
     for m in _DATE.finditer(text):
         if m.group() and re.search(r"[年月日旬季]|\d{4}-|上半|下半|以来", m.group()) and len(m.group()) > 1:
-            _add(spans, m.start(), m.end(), "DATE")
+            _add(spans, taken, m.start(), m.end(), "DATE")
     for m in _DEICTIC.finditer(text):
-        _add(spans, m.start(), m.end(), "DATE")
+        _add(spans, taken, m.start(), m.end(), "DATE")
     for m in _AGENCY_RE.finditer(text):
-        _add(spans, m.start(), m.end(), "AGENCY")
+        _add(spans, taken, m.start(), m.end(), "AGENCY")
     for m in _STAT.finditer(text):
         if not re.fullmatch(r"一(?:批|方|个|次|项|件|种|场|支|部|处|层|级|条|张)", m.group()):
-            _add(spans, m.start(), m.end(), "STAT")
+            _add(spans, taken, m.start(), m.end(), "STAT")
     words = [(w.word, w.flag) for w in _posseg().cut(text)]
     pos, i = 0, 0
     while i < len(words):
@@ -97,19 +101,19 @@ def prelabel_spans(text: str) -> list[dict]:
             if _AGENCY_SUFFIX.search(text[start:run_end]) and words[i][1] in ("ns", "nt", "j"):
                 break
         if words[i][1] in ("ns", "nt", "j") and _AGENCY_SUFFIX.search(text[start:run_end]) and j > i:
-            _add(spans, start, run_end, "AGENCY")
+            _add(spans, taken, start, run_end, "AGENCY")
             pos, i = run_end, j + 1
             continue
         if flag == "nt" or (flag == "j" and _AGENCY_SUFFIX.search(word)):
             label = "ORG" if re.search(r"公司|集团|报|网|大学|学院|协会|银行", word) else "AGENCY"
-            _add(spans, start, end, label)
+            _add(spans, taken, start, end, label)
         elif flag == "ns":
-            _add(spans, start, end, "PLACE")
+            _add(spans, taken, start, end, "PLACE")
         elif flag == "nr" and len(word) >= 2:
             before = text[max(0, start - 8):start]
-            _add(spans, start, end, "OFFICIAL" if _TITLE_RE.search(before) else "PERSON")
+            _add(spans, taken, start, end, "OFFICIAL" if _TITLE_RE.search(before) else "PERSON")
         elif _TITLE_RE.fullmatch(word):
-            _add(spans, start, end, "TITLE")
+            _add(spans, taken, start, end, "TITLE")
         pos, i = end, i + 1
     return sorted(spans, key=lambda s: s["start"])
 
