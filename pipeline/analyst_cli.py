@@ -210,6 +210,6 @@ def add_commands(sub) -> None:
     e.set_defaults(func=_export)
     v = sub.add_parser("render", help="an HTML review page of one article: entities, facts and their links")
     v.add_argument("inputs", nargs="+", metavar="JSONL", help=INPUTS_HELP)
-    v.add_argument("--id", required=True, help="the record's id (see `SELECT id, title FROM docs`)")
+    v.add_argument("--id", required=True, help="the record's id, or its source where ids repeat (see `SELECT id, source, title FROM docs`)")
     v.add_argument("-o", "--output", required=True, help="HTML file to write")
     v.set_defaults(func=_render)

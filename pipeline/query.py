@@ -229,12 +229,22 @@ def _records(file: str) -> Iterator[dict]:
 
 
 def read_record(paths: str | Path | Iterable[str | Path], id: str) -> dict:
-    """The record with this id, read as plain JSON (the first one, if several files repeat it)."""
-    seen = 0
+    """The record with this id, or with this source (a feed may give two articles one id; their sources,
+    path:line, differ), read as plain JSON. An id that records of several sources share is an error naming
+    them, not a silent pick of the first."""
+    seen, by_id, by_source = 0, [], []
     for file in resolve(paths):
         for record in _records(file):
-            if record.get("id") == id:
-                return record
             seen += 1
-    raise QueryError(f"no record with id {id!r} among the {seen} records; "
-                     f"list the ids with `jianbao query FILE \"SELECT id, title FROM docs\"`")
+            if record.get("id") == id:
+                by_id.append(record)
+            elif record.get("source") == id:
+                by_source.append(record)
+    found = by_id or by_source
+    if found and len({r.get("source") for r in found}) == 1:  # one article, if some files repeat it
+        return found[0]
+    if not found:
+        raise QueryError(f"no record with id or source {id!r} among the {seen} records; "
+                         f"list them with `jianbao query FILE \"SELECT id, source, title FROM docs\"`")
+    sources = ", ".join(repr(r.get("source")) for r in found[:5]) + (", …" if len(found) > 5 else "")
+    raise QueryError(f"{len(found)} records have id {id!r} (sources {sources}); give one's source as --id")

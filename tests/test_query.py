@@ -219,6 +219,11 @@ def test_errors_are_one_line_with_exit_2(tmp_path, linked):
     wrong.write_text('{"id": "x", "published": "yesterday"}\n', encoding="utf-8")
     _one_line_error(run("export", wrong, "--to", "csv", tmp_path / "out"), "export", "wrong.jsonl", "yesterday")
     _one_line_error(run("render", linked, "--id", "nope", "-o", tmp_path / "p.html"), "render", "'nope'", "1 records")
+    twice = write_jsonl(tmp_path / "twice.jsonl", [dict(linked_record(), source="feed.jsonl:1"),
+                                                   dict(linked_record(), source="feed.jsonl:7", text="重复的编号")])
+    _one_line_error(run("render", twice, "--id", "linked-1", "-o", tmp_path / "p.html"), "render",
+                    "2 records have id 'linked-1'", "'feed.jsonl:1', 'feed.jsonl:7'", "source as --id")
+    assert not (tmp_path / "p.html").exists()
 
 
 def test_report_tables(extracted, linked):
@@ -278,8 +283,9 @@ def test_load_facts_columns(extracted):
 
 def test_read_record_and_query_errors(tmp_path, linked):
     assert read_record(linked, "linked-1")["title"] == "上半年<打击传销>工作"
-    with pytest.raises(QueryError, match="no record with id 'x'"):
+    with pytest.raises(QueryError, match="no record with id or source 'x'"):
         read_record(linked, "x")
+    assert read_record([linked, linked], "linked-1")["title"]  # a file given twice is one article, not two
     with pytest.raises(QueryError, match="no files match"):
         connect(str(tmp_path / "none" / "*.jsonl"))
 
@@ -307,6 +313,8 @@ def test_render_cli(extracted, tmp_path):
     page = (tmp_path / "page.html").read_text(encoding="utf-8")
     assert "examples/bulletin_gbk.html" in page and "清源行动" in page
     assert page.count('<tr id="fact-') == len(records[2]["facts"])
+    by_source = run("render", path, "--id", records[2]["source"], "-o", tmp_path / "same.html")
+    assert by_source.returncode == 0 and (tmp_path / "same.html").read_text(encoding="utf-8") == page
 
 
 def _chromium() -> str | None:
