@@ -266,6 +266,15 @@ def test_evaluate_without_a_pipeline_is_a_clear_error(tmp_path):
     assert out.returncode == 2 and "config.cfg missing" in out.stderr
 
 
+def test_evaluate_refuses_gold_it_could_not_score_fairly(tmp_path):
+    for span, problem in (({"start": 5, "end": 9, "label": "STAT"}, "offsets"), ({"start": 0, "end": 2, "label": "FOO"}, "unknown label")):
+        (tmp_path / "g.jsonl").write_text(json.dumps({"id": "a", "text": "abc", "spans": [span]}) + "\n")
+        out = subprocess.run([sys.executable, "-m", "pipeline.cli", "evaluate", "--gold", str(tmp_path / "g.jsonl"),
+                              "--model", "rules"], capture_output=True, text=True, cwd=ROOT)
+        assert out.returncode == 2 and "1 problem(s) in the gold" in out.stderr and problem in out.stderr
+        assert "annotations validate" in out.stderr and out.stdout == ""
+
+
 def test_windows_cover_every_character_once_at_its_most_central_place():
     class Tok:
         cls_token_id, sep_token_id, unk_token_id, pad_token_id = 0, 2, 3, 1

@@ -42,6 +42,14 @@ def test_config_errors_are_clear(tmp_path):
         Config.load(tmp_path / "c.json")
     with pytest.raises(AnnotationError, match="no such config"):
         Config.load(tmp_path / "missing.json")
+    for bad, message in (('"epochs": "many"', "epochs must be float, not 'many'"),
+                         ('"bf16": "yes"', "bf16 must be bool | None"), ('"seed": 1.5', "seed must be int"),
+                         ('"patience": true', "patience must be int"), ('"public": {}', "public must be list")):
+        (tmp_path / "c.json").write_text('{"output_dir": "x", %s}' % bad)
+        with pytest.raises(AnnotationError, match=message.replace("|", "\\|")):
+            Config.load(tmp_path / "c.json")
+    (tmp_path / "c.json").write_text('{"output_dir": "x", "epochs": 2, "bf16": null, "init_model": "m"}')
+    assert Config.load(tmp_path / "c.json").epochs == 2  # an int where a float is asked is fine
     cfg = Config(output_dir="x", public=[{"path": str(tmp_path / "nope.json"), "mapping": "configs/label_maps/cluener.json"}])
     with pytest.raises(AnnotationError, match="public corpus not found"):
         public_records(cfg)

@@ -12,6 +12,8 @@ import json
 import random
 import sys
 import time
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,7 +70,26 @@ class Config:
         if unknown:
             raise AnnotationError(f"{path}: unknown config keys {sorted(unknown)}")
         data.pop("about", None)
+        hints = typing.get_type_hints(cls)
+        for key, value in data.items():
+            if not _fits(value, hints[key]):
+                kind = str(hints[key]).replace("typing.", "").replace("<class '", "").replace("'>", "")
+                raise AnnotationError(f"{path}: {key} must be {kind}, not {value!r}")
         return cls(**data)
+
+
+def _fits(value: object, hint: object) -> bool:
+    """Whether a JSON value has the type a config field declares (a config typo should not surface as a
+    TypeError deep inside the Trainer)."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return any(_fits(value, h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if isinstance(value, bool):
+        return hint is bool
+    if hint is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, typing.get_origin(hint) or hint)
 
 
 def public_records(cfg: Config) -> list[Record]:
