@@ -20,6 +20,8 @@ def _clean(args: argparse.Namespace) -> int:
         result = normalize(sys.stdin.buffer.read(), source="<stdin>")
     else:
         path = Path(args.path)
+        if path.is_dir():
+            raise NormalizeError(f"{path}: is a folder; clean reads one article (jianbao extract reads folders)")
         if not path.is_file():
             raise NormalizeError(f"{path}: no such file; give a text or HTML file, or - for stdin")
         result = normalize_file(path)
@@ -240,6 +242,17 @@ def _label_value(text: str) -> tuple[str, float]:
     raise argparse.ArgumentTypeError(f"{text!r} is not LABEL=P with LABEL one of {', '.join(ENTITY_LABELS)}")
 
 
+def _version(text: str) -> str:
+    """A model version as pip and spaCy read it (0.4.1, 1.0.0rc1); a typo would end up in meta.json."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        Version(text)
+    except InvalidVersion:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a version such as 0.4.1") from None
+    return text
+
+
 def _model_ship(args: argparse.Namespace) -> int:
     """Save a trained pipeline, with every rule stage, as the folder spacy.load and the main job use."""
     from .models import load_pipeline
@@ -336,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     ship = msub.add_parser("ship", help="save a trained pipeline (models/runs/NAME/pipeline) with all stages for shipping")
     ship.add_argument("pipeline", help="a pipeline folder written by `jianbao train`")
     ship.add_argument("--out", default="models/jianbao-ner", help="where the shipped pipeline goes")
-    ship.add_argument("--version", required=True, help="the shipped pipeline's version (meta.json), e.g. 0.4.1")
+    ship.add_argument("--version", required=True, type=_version, help="the shipped pipeline's version (meta.json), e.g. 0.4.1")
     ship.add_argument("--fp32", action="store_true", help="keep 32-bit weights (default: 16-bit, half the size)")
     ship.add_argument("--max-length", type=int, default=192,
                       help="inference window in characters + 2 (default 192, chosen on dev for the shipped model)")

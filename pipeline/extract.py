@@ -373,6 +373,8 @@ def run(inputs: list[str], out: Path, model: str | None = None, segmenter: str |
     if n_process < 1 or batch_size < 1 or threads < 0:
         raise ExtractError("--n-process and --batch-size must be at least 1, --threads at least 0")
     sources, left_out = expand(inputs)  # argument errors before any work or any output file
+    if Path(out).is_dir():
+        raise ExtractError(f"-o {out}: is a folder; give the records' file, e.g. {Path(out) / 'records.jsonl'}")
     done = done_keys(out) if resume else set()
     summary = Summary(skipped=0, left_out=left_out)
 

@@ -39,6 +39,8 @@ def test_clean_stdin():
 def test_clean_errors_are_one_line_with_exit_2(tmp_path):
     missing = run("clean", str(tmp_path / "nope.txt"))
     assert missing.returncode == 2 and b"no such file" in missing.stderr
+    folder = run("clean", str(tmp_path))
+    assert folder.returncode == 2 and b"is a folder" in folder.stderr and b"Traceback" not in folder.stderr
     binary = tmp_path / "x.bin"
     binary.write_bytes(bytes(range(256)) * 4)
     bad = run("clean", str(binary))

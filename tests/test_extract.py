@@ -90,6 +90,9 @@ def test_command_exit_status_and_stdin_feed(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "pipeline.cli", "extract", str(tmp_path / "nope"), "-o", str(out)],
                              capture_output=True, cwd=ROOT)
     assert missing.returncode == 2 and b"no such file or folder" in missing.stderr and b"Traceback" not in missing.stderr
+    into_folder = subprocess.run([sys.executable, "-m", "pipeline.cli", "extract", str(EXAMPLES), "-o", str(tmp_path),
+                                  "--model", "rules"], capture_output=True, cwd=ROOT)
+    assert into_folder.returncode == 2 and b"is a folder" in into_folder.stderr and b"Traceback" not in into_folder.stderr
 
 
 def test_a_glob_that_matches_nothing_is_an_argument_error(tmp_path):

@@ -230,6 +230,8 @@ def test_ship_writes_the_reading_settings_into_the_pipeline(trained, tmp_path):
     assert (ner.encoder.max_length, ner.encoder.stride) == (64, 16)  # 192 capped at the tiny encoder's 64 positions
     bad = subprocess.run(cmd[:-2] + ["PLACES=0.5"], capture_output=True, text=True)
     assert bad.returncode == 2 and "'PLACES=0.5' is not LABEL=P" in bad.stderr
+    typo = subprocess.run([c if c != "9.9.9" else "v0,5" for c in cmd], capture_output=True, text=True)
+    assert typo.returncode == 2 and "'v0,5' is not a version" in typo.stderr
 
 
 def test_plain_spacy_load_finds_every_component_through_entry_points(trained):
