@@ -57,9 +57,8 @@ def expand(inputs: list[str]) -> tuple[list[str | Path], list[Path]]:
             continue
         path = Path(spec)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file())
-            out += [p for p in files if p.suffix.lower() in TEXT_SUFFIXES | FEED_SUFFIXES]
-            left_out += [p for p in files if p.suffix.lower() not in TEXT_SUFFIXES | FEED_SUFFIXES]
+            for p in sorted(p for p in path.rglob("*") if p.is_file()):
+                (out if p.suffix.lower() in TEXT_SUFFIXES | FEED_SUFFIXES else left_out).append(p)
         elif path.is_file():
             out.append(path)
         elif glob.has_magic(spec):

@@ -114,13 +114,16 @@ class Ents(list):
     def __init__(self, ents: list[Span]):
         super().__init__(ents)
         self.starts = [e.start_char for e in ents]
-        self.position = {id(e): i for i, e in enumerate(ents)}
         self.dates = [e for e in ents if e.label_ == "DATE"]
 
     def inside(self, start: int, end: int) -> list[Span]:
         """The entities that start at or after `start` and end by `end`."""
         lo, hi = bisect.bisect_left(self.starts, start), bisect.bisect_left(self.starts, end)
         return [e for e in self[lo:hi] if e.end_char <= end]
+
+    def position(self, span: Span) -> int:
+        """Where `span` stands among them (entities do not overlap, so no two start together)."""
+        return bisect.bisect_left(self.starts, span.start_char)
 
     def starting(self, start: int, end: int) -> list[Span]:
         """The entities that start in [start, end)."""
@@ -350,10 +353,9 @@ def link(doc: Doc) -> Doc:
             stat._.agencies, stat._.period = agencies, period
             stat._.place = link_place(text, paragraph, stat, places)
             stat._.indicator = indicator(text, paragraph, stat)
-            relations += [{"head": i, "child": first + paragraph.position[id(a)], "label": "AGENCY"}
-                          for a in agencies]
+            relations += [{"head": i, "child": first + paragraph.position(a), "label": "AGENCY"} for a in agencies]
             if period is not None:
-                relations.append({"head": i, "child": first + paragraph.position[id(period)], "label": "PERIOD"})
+                relations.append({"head": i, "child": first + paragraph.position(period), "label": "PERIOD"})
         first = last
     doc._.relations = relations
     return doc

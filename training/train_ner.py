@@ -177,8 +177,8 @@ def attention(on_gpu: bool, bf16: bool) -> str | None:
     """The attention implementation to train with; None keeps transformers' default (fused SDPA).
 
     On a CPU in bf16, fused attention with dropout (training has it; inference does not) takes a slow
-    path: 5.4 s per step of 16 windows of 256 characters against 3.1 s for the plain ("eager") one, on
-    the 2 cores here with the shipped encoder. Same arithmetic, same dropout; in fp32, on a GPU and in
+    path: 6.9 s per Trainer step of 16 windows of 256 characters against 3.5 s for the plain ("eager")
+    one, on the 2 cores here with the shipped encoder. Same arithmetic, same dropout; in fp32, on a GPU and in
     inference the fused one is as fast or faster."""
     return "eager" if bf16 and not on_gpu else None
 
