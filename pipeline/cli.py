@@ -291,6 +291,13 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pretrain(args: argparse.Namespace) -> int:
+    from training.pretrain_mlm import main as pretrain
+
+    pretrain(args.config)
+    return 0
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from .annotations.records import read_records
     from .annotations.validate import validate
@@ -370,6 +377,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="continue a stopped run from its last epoch checkpoint (OUTPUT_DIR/checkpoints); "
                             "a recipe skips the stages that finished")
     train.set_defaults(func=_train)
+    pre = sub.add_parser("pretrain", help="continue the base encoder's masked-LM pretraining on unlabeled text "
+                                          "(configs/mlm_gov.json); the result is a base_model for train")
+    pre.add_argument("--config", required=True, help="e.g. configs/mlm_gov.json")
+    pre.set_defaults(func=_pretrain)
     ev = sub.add_parser("evaluate", help="strict span and relation P/R/F1 of a pipeline on gold records")
     ev.add_argument("--gold", required=True, help="spec JSONL, e.g. annotations/test.jsonl")
     ev.add_argument("--model", default=None,

@@ -454,3 +454,50 @@ def test_viterbi_never_continues_a_span_across_another_tag():
                       [0.3, 0.05, 0.05, 0.1, 0.5]])
     path = [labels[i] for i in viterbi(probs, labels)]
     assert path == ["B-TITLE", "I-TITLE", "I-TITLE", "O"]
+
+
+def test_masked_lm_pretraining_adapts_the_encoder_and_never_reads_held_out_text(tmp_path):
+    """`jianbao pretrain`: the loss on held-out windows falls, paragraphs of the dev gold are dropped,
+    and the adapted folder is a base_model that NER training starts from."""
+    from pipeline.annotations.records import AnnotationError
+    from training.pretrain_mlm import main as pretrain
+    from training.train_ner import main as train
+
+    write_records([record(0, *TEXTS[2])], tmp_path / "dev.jsonl")
+    (tmp_path / "news").mkdir()
+    (tmp_path / "news" / "a.md").write_text("\n".join(t for t, _ in TEXTS * 3), encoding="utf-8")
+    (tmp_path / "reports.jsonl").write_text(json.dumps({"full_text": TEXTS[0][0] + "\n标题"}, ensure_ascii=False) + "\n",
+                                            encoding="utf-8")
+    config = {"output_dir": str(tmp_path / "adapted"), "base_model": str(tiny_base(tmp_path / "base")),
+              "build_base": False, "texts": [{"path": str(tmp_path / "news"), "glob": "*.md"},
+                                             {"path": str(tmp_path / "reports.jsonl"), "field": "full_text"}],
+              "exclude": [str(tmp_path / "dev.jsonl")], "exclude_run": 6, "max_length": 16, "heldout": 0.2,
+              "epochs": 40, "learning_rate": 0.005, "batch_size": 8, "warmup": 0.0, "seed": 1, "use_cpu": True}
+    (tmp_path / "mlm.json").write_text(json.dumps(config), encoding="utf-8")
+    out = pretrain(str(tmp_path / "mlm.json"))
+
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    kept = [t for t, _ in TEXTS * 3 if t != TEXTS[2][0]] + [TEXTS[0][0]]  # the dev text and the short title go
+    assert metrics["paragraphs_dropped"] == 4
+    assert metrics["characters"] == sum(len(t) for t in kept)
+    loss = metrics["heldout_mlm_loss"]
+    assert loss["after"] < loss["before"]
+    assert loss["head_started_random"]  # the tiny base, like e5, is saved without a masked-LM head
+    from transformers import AutoModel
+
+    layer = "encoder.layer.0.attention.self.query.weight"
+    adapted, before = (AutoModel.from_pretrained(p).state_dict()[layer] for p in (out, tmp_path / "base"))
+    assert not np.allclose(adapted.numpy(), before.numpy())  # the encoder itself moved, not only the new head
+
+    ner = {"output_dir": str(tmp_path / "ner"), "base_model": str(out), "build_base": False,
+           "gold_train": str(tmp_path / "dev.jsonl"), "gold_dev": str(tmp_path / "dev.jsonl"),
+           "gold_test": str(tmp_path / "dev.jsonl"), "max_length": 32, "stride": 4, "epochs": 1,
+           "segmenter": "char", "use_cpu": True}
+    (tmp_path / "ner.json").write_text(json.dumps(ner), encoding="utf-8")
+    train(str(tmp_path / "ner.json"))
+    assert (tmp_path / "ner" / "pipeline" / "config.cfg").is_file()
+
+    config["texts"] = [{"path": str(tmp_path / "missing")}]
+    (tmp_path / "mlm.json").write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(AnnotationError, match="missing.*fix its path"):
+        pretrain(str(tmp_path / "mlm.json"))

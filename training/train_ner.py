@@ -25,8 +25,28 @@ from pipeline.encoding import BIO, CharEncoder, char_tags
 from training.augment import NAME_LABELS, oversample, replace_mentions
 
 
+class JSONConfig:
+    """A dataclass of settings read from a JSON file, with each value's type checked against the field."""
+
+    @classmethod
+    def load(cls, path: str | Path) -> typing.Self:
+        data = read_json(path, "config", "see configs/ for examples")
+        if not isinstance(data, dict):
+            raise AnnotationError(f"{path}: a config is a JSON object of settings")
+        unknown = set(data) - set(cls.__dataclass_fields__) - {"about"}
+        if unknown:
+            raise AnnotationError(f"{path}: unknown config keys {sorted(unknown)}")
+        data.pop("about", None)
+        hints = typing.get_type_hints(cls)
+        for key, value in data.items():
+            if not _fits(value, hints[key]):
+                kind = str(hints[key]).replace("typing.", "").replace("<class '", "").replace("'>", "")
+                raise AnnotationError(f"{path}: {key} must be {kind}, not {value!r}")
+        return cls(**data)
+
+
 @dataclass
-class Config:
+class Config(JSONConfig):
     output_dir: str
     base_model: str = "models/base/multilingual-e5-small-chars"
     build_base: bool = True
@@ -60,23 +80,6 @@ class Config:
     # None: train in bf16 where the hardware multiplies it natively (a CPU with AVX512-BF16/AMX, about
     # twice as fast per step here; a CUDA GPU that supports it), else in fp32
     bf16: bool | None = None
-
-    @classmethod
-    def load(cls, path: str | Path) -> "Config":
-        data = read_json(path, "config", "see configs/ for examples")
-        if not isinstance(data, dict):
-            raise AnnotationError(f"{path}: a config is a JSON object of settings")
-        unknown = set(data) - set(cls.__dataclass_fields__) - {"about"}
-        if unknown:
-            raise AnnotationError(f"{path}: unknown config keys {sorted(unknown)}")
-        data.pop("about", None)
-        hints = typing.get_type_hints(cls)
-        for key, value in data.items():
-            if not _fits(value, hints[key]):
-                kind = str(hints[key]).replace("typing.", "").replace("<class '", "").replace("'>", "")
-                raise AnnotationError(f"{path}: {key} must be {kind}, not {value!r}")
-        return cls(**data)
-
 
 def _fits(value: object, hint: object) -> bool:
     """Whether a JSON value has the type a config field declares (a config typo should not surface as a

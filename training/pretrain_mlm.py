@@ -1,0 +1,183 @@
+"""Continue the base encoder's masked-LM pretraining on unlabeled government text (domain adaptation).
+
+The base encoder is a 4-bit copy of a general multilingual model; reading the bulletins' own
+language before fine-tuning is the lever issue 4 names for it. The text is read one character per
+token, exactly as the NER model reads it (CharEncoder), so the adapted pieces are the ones fine-tuning
+uses. Paragraphs that share a run of characters with a held-out gold split (dev, test) are dropped, so
+no evaluation text is seen, not even unlabeled. The result is a HF encoder folder that a NER config
+names as its `base_model`, with metrics.json giving the masked-LM loss on held-out windows before
+and after.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.annotations.records import AnnotationError, read_records
+from pipeline.encoding import CharEncoder
+from training.train_ner import JSONConfig, attention
+
+
+@dataclass
+class MLMConfig(JSONConfig):
+    output_dir: str
+    # each {"path": a JSONL file, "field": its text key} or {"path": a folder, "glob": "*.md"}
+    texts: list[dict]
+    base_model: str = "models/base/multilingual-e5-small-chars"
+    build_base: bool = True
+    exclude: list[str] = field(default_factory=lambda: ["annotations/dev.jsonl", "annotations/test.jsonl"])
+    exclude_run: int = 20  # characters in common that make a paragraph held-out text
+    max_length: int = 256
+    mlm_probability: float = 0.15
+    heldout: float = 0.02  # share of windows kept out of training to measure the loss on
+    epochs: float = 1
+    max_steps: int = -1
+    learning_rate: float = 1e-4
+    batch_size: int = 16
+    warmup: float = 0.06
+    weight_decay: float = 0.01
+    seed: int = 13
+    threads: int = 0
+    use_cpu: bool = False
+    bf16: bool | None = None
+
+
+def read_texts(cfg: MLMConfig) -> list[str]:
+    """The documents the config names, in a fixed order."""
+    docs = []
+    for source in cfg.texts:
+        path = Path(source.get("path", ""))
+        if path.is_dir():
+            files = sorted(path.glob(source.get("glob", "*.txt")))
+            if not files:
+                raise AnnotationError(f"{path}: no files match {source.get('glob', '*.txt')!r}; fix 'glob' in the config")
+            docs += [f.read_text(encoding="utf-8") for f in files]
+        elif path.is_file() and "field" in source:
+            with path.open(encoding="utf-8") as fh:
+                for n, line in enumerate(fh, 1):
+                    if line.strip():
+                        row = json.loads(line)
+                        if not isinstance(row.get(source["field"]), str):
+                            raise AnnotationError(f"{path}:{n}: no text field {source['field']!r}")
+                        docs.append(row[source["field"]])
+        else:
+            raise AnnotationError(f"text source {source}: give an existing folder (with 'glob') or a JSONL file "
+                                  "(with 'field'); fix its path in the config")
+    return docs
+
+
+def _compact(text: str) -> str:
+    return "".join(text.split())
+
+
+def held_out_runs(paths: list[str], run: int) -> set[str]:
+    """Every run of `run` characters (whitespace removed) in the gold files that must stay unseen."""
+    runs = set()
+    for path in paths:
+        for r in read_records(path):
+            t = _compact(r.text)
+            runs.update(t[i:i + run] for i in range(len(t) - run + 1))
+    return runs
+
+
+def keep_paragraphs(doc: str, runs: set[str], run: int) -> tuple[str, int]:
+    """The document without paragraphs that share a run with held-out text (or are shorter than a run:
+    headings and page furniture), and how many were dropped."""
+    kept, dropped = [], 0
+    for para in doc.split("\n"):
+        t = _compact(para)
+        if not t:
+            continue
+        if len(t) < run or any(t[i:i + run] in runs for i in range(len(t) - run + 1)):
+            dropped += 1
+        else:
+            kept.append(para)
+    return "\n".join(kept), dropped
+
+
+def main(config_path: str) -> Path:
+    import torch
+    from datasets import Dataset
+    from transformers import (AutoModelForMaskedLM, AutoTokenizer, DataCollatorForLanguageModeling, Trainer,
+                              TrainingArguments, set_seed)
+
+    from pipeline.ner import native_bf16
+
+    cfg = MLMConfig.load(config_path)
+    out = Path(cfg.output_dir)
+    set_seed(cfg.seed)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    base = Path(cfg.base_model)
+    if not (base / "config.json").is_file() and cfg.build_base:
+        from pipeline.base_model import build
+
+        print(f"building the base encoder into {base}", file=sys.stderr)
+        build(base, prune_sample=[])
+    tokenizer = AutoTokenizer.from_pretrained(cfg.base_model)
+    if tokenizer.mask_token_id is None:
+        raise AnnotationError(f"{cfg.base_model}: its tokenizer has no mask token, so it cannot be pretrained by masking")
+
+    # 1. text, without what evaluation reads
+    runs = held_out_runs(cfg.exclude, cfg.exclude_run)
+    docs, dropped = [], 0
+    for doc in read_texts(cfg):
+        kept, n = keep_paragraphs(doc, runs, cfg.exclude_run)
+        docs.append(kept)
+        dropped += n
+    encoder = CharEncoder(tokenizer, cfg.max_length, 0)
+    windows = [w.input_ids for d in docs if d for w in encoder.windows(d)]
+    random.Random(cfg.seed).shuffle(windows)
+    n_held = max(1, round(len(windows) * cfg.heldout))
+    if len(windows) <= n_held:
+        raise AnnotationError(f"{config_path}: only {len(windows)} windows of text after exclusion; give more text")
+    train_ds = Dataset.from_dict({"input_ids": windows[n_held:]})
+    held_ds = Dataset.from_dict({"input_ids": windows[:n_held]})
+    chars = sum(len(w) - 2 for w in windows)
+    print(f"{len(docs)} documents, {dropped} paragraphs dropped, {len(windows)} windows ({chars} characters), "
+          f"{n_held} held out", file=sys.stderr)
+
+    # 2. model and trainer
+    on_gpu = torch.cuda.is_available() and not cfg.use_cpu
+    if cfg.bf16 is None:
+        cfg.bf16 = torch.cuda.is_bf16_supported() if on_gpu else native_bf16()
+    model, loading = AutoModelForMaskedLM.from_pretrained(
+        cfg.base_model, attn_implementation=attention(on_gpu, cfg.bf16), output_loading_info=True)
+    # an encoder shipped without its masked-LM head (e5 is one) starts the head at random, so the loss
+    # before training is an untrained head's, not the encoder's
+    head_new = any(key.startswith("cls.") for key in loading["missing_keys"])
+    args = TrainingArguments(
+        output_dir=str(out), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
+        learning_rate=cfg.learning_rate, per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=cfg.batch_size, warmup_steps=cfg.warmup, weight_decay=cfg.weight_decay,
+        eval_strategy="no", save_strategy="no", logging_steps=20, train_sampling_strategy="group_by_length",
+        report_to=[], seed=cfg.seed, use_cpu=not on_gpu, bf16=cfg.bf16, dataloader_num_workers=0)
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=cfg.mlm_probability,
+                                               seed=cfg.seed)
+    trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=held_ds, data_collator=collator)
+    before = trainer.evaluate()["eval_loss"]
+    started = time.time()
+    trainer.train()
+    seconds = time.time() - started
+    after = trainer.evaluate()["eval_loss"]
+
+    # 3. the adapted encoder, a drop-in base_model
+    trainer.model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    metrics = {"heldout_mlm_loss": {"before": round(before, 4), "after": round(after, 4),
+                                        "head_started_random": head_new},
+               "train_seconds": round(seconds, 1), "train_windows": len(train_ds), "heldout_windows": n_held,
+               "characters": chars, "paragraphs_dropped": dropped, "texts": cfg.texts, "exclude": cfg.exclude,
+               "base_model": cfg.base_model, "bf16": cfg.bf16}
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False), encoding="utf-8")
+    print(f"held-out masked-LM loss {before:.3f} -> {after:.3f}; encoder -> {out}", file=sys.stderr)
+    return out
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
