@@ -496,6 +496,10 @@ def test_masked_lm_pretraining_adapts_the_encoder_and_never_reads_held_out_text(
     (tmp_path / "ner.json").write_text(json.dumps(ner), encoding="utf-8")
     train(str(tmp_path / "ner.json"))
     assert (tmp_path / "ner" / "pipeline" / "config.cfg").is_file()
+    ner["base_model"] = str(tmp_path / "not-pretrained-yet")  # named before `jianbao pretrain` wrote it
+    (tmp_path / "ner.json").write_text(json.dumps(ner), encoding="utf-8")
+    with pytest.raises(AnnotationError, match="not-pretrained-yet.*jianbao pretrain --config"):
+        train(str(tmp_path / "ner.json"))
 
     config["texts"] = [{"path": str(tmp_path / "missing")}]
     (tmp_path / "mlm.json").write_text(json.dumps(config), encoding="utf-8")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pipeline.annotations.records import AnnotationError, read_records
 from pipeline.encoding import CharEncoder
-from training.train_ner import JSONConfig, attention
+from training.train_ner import JSONConfig, attention, base_tokenizer
 
 
 @dataclass
@@ -103,7 +103,7 @@ def keep_paragraphs(doc: str, runs: set[str], run: int) -> tuple[str, int]:
 def main(config_path: str) -> Path:
     import torch
     from datasets import Dataset
-    from transformers import (AutoModelForMaskedLM, AutoTokenizer, DataCollatorForLanguageModeling, Trainer,
+    from transformers import (AutoModelForMaskedLM, DataCollatorForLanguageModeling, Trainer,
                               TrainingArguments, set_seed)
 
     from pipeline.ner import native_bf16
@@ -119,7 +119,7 @@ def main(config_path: str) -> Path:
 
         print(f"building the base encoder into {base}", file=sys.stderr)
         build(base, prune_sample=[])
-    tokenizer = AutoTokenizer.from_pretrained(cfg.base_model)
+    tokenizer = base_tokenizer(cfg.base_model)
     if tokenizer.mask_token_id is None:
         raise AnnotationError(f"{cfg.base_model}: its tokenizer has no mask token, so it cannot be pretrained by masking")
 

@@ -176,6 +176,20 @@ def build_pipeline(model_dir: Path, out: Path, cfg: Config, terms: list[str]) ->
     return out
 
 
+def base_tokenizer(name: str):
+    """The base encoder's tokenizer; a folder that is not there is named with the commands that write it
+    (transformers would otherwise report a failed hub lookup)."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(name)
+    except OSError as err:
+        raise AnnotationError(
+            f"base_model {name!r} could not be loaded ({str(err).splitlines()[0]}). Write it first: "
+            "`jianbao model base --chars-only` for the e5 base, `jianbao pretrain --config configs/mlm_gov.json` "
+            "for the adapted one, or set 'build_base': true") from err
+
+
 def attention(on_gpu: bool, bf16: bool) -> str | None:
     """The attention implementation to train with; None keeps transformers' default (fused SDPA).
 
@@ -199,7 +213,7 @@ def main(config_path: str, resume: bool = False) -> Path:
     (weights, optimizer, schedule, early-stopping state), so a CPU run of hours can span several sittings."""
     import torch
     from datasets import Dataset
-    from transformers import (AutoConfig, AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification,
+    from transformers import (AutoConfig, AutoModelForTokenClassification, DataCollatorForTokenClassification,
                               EarlyStoppingCallback, Trainer, TrainingArguments, set_seed)
 
     from pipeline.ner import native_bf16
@@ -224,7 +238,7 @@ def main(config_path: str, resume: bool = False) -> Path:
 
         print(f"building the base encoder into {base}", file=sys.stderr)
         build(base, prune_sample=[])  # one-character pieces are all that per-character tokens use
-    tokenizer = AutoTokenizer.from_pretrained(cfg.base_model)
+    tokenizer = base_tokenizer(cfg.base_model)
     encoder = CharEncoder(tokenizer, cfg.max_length, cfg.stride)
 
     # 2. data
