@@ -19,6 +19,20 @@ _BOMS = [(codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"),
          (codecs.BOM_UTF16_BE, "utf-16")]
 
 
+# Where the characters of a Chinese article lie: ASCII, general and CJK punctuation, CJK ideographs
+# (extension A and unified), fullwidth forms. UTF-16 read without a byte-order mark turns any even run
+# of bytes into characters, mostly outside these.
+_CHINESE_TEXT = [(0x09, 0x7E), (0x2000, 0x206F), (0x3000, 0x303F), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
+                 (0xFF00, 0xFFEF)]
+_UTF16_PLAUSIBLE = 0.9  # share of non-space characters in those ranges that BOM-less UTF-16 must reach
+
+
+def _plausible_utf16(text: str) -> bool:
+    chars = [ord(c) for c in text if not c.isspace()]
+    inside = sum(any(lo <= c <= hi for lo, hi in _CHINESE_TEXT) for c in chars)
+    return bool(chars) and inside >= _UTF16_PLAUSIBLE * len(chars)
+
+
 def decode(raw: bytes, source: str = "<input>") -> tuple[str, str]:
     """Return (text, encoding name)."""
     if not raw:
@@ -39,6 +53,9 @@ def decode(raw: bytes, source: str = "<input>") -> tuple[str, str]:
     text = str(best)
     if "\x00" in text:
         raise _undecodable(source, f"it decodes as {best.encoding} only with NUL characters (binary file?)")
+    if best.encoding.startswith("utf_16") and not _plausible_utf16(text):
+        raise _undecodable(source, f"read as {best.encoding} without a byte-order mark it is not Chinese text "
+                                   "(binary file?)")
     return text, best.encoding
 
 

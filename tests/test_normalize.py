@@ -114,6 +114,21 @@ def test_utf16_without_bom():
     assert normalize(data).text == CLEAN
 
 
+def test_short_binary_is_not_read_as_utf16_without_bom():
+    """Any even run of bytes decodes as BOM-less UTF-16; ten random bytes used to come out as five
+    characters of Hangul, Yi and ideographs about half the time."""
+    rng = random.Random(0)
+    blobs = [bytes(rng.randrange(256) for _ in range(10)) for _ in range(200)]
+    decoded = []
+    for blob in blobs:
+        try:
+            decoded.append(normalize(blob, source="blob.bin").text)
+        except NormalizeError as err:
+            assert "blob.bin" in str(err)
+    assert len(decoded) < 10, decoded
+    assert normalize(CLEAN.encode("utf-16-be")).text == CLEAN  # real text without a BOM still reads
+
+
 @pytest.mark.parametrize("data", [b"", b"\x00\x01\x02\xff\xfe\x00" * 50, bytes(range(256)) * 8])
 def test_undecodable_input_gives_clear_error(data):
     with pytest.raises(NormalizeError) as err:
