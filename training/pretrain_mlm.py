@@ -113,13 +113,7 @@ def main(config_path: str) -> Path:
     set_seed(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    base = Path(cfg.base_model)
-    if not (base / "config.json").is_file() and cfg.build_base:
-        from pipeline.base_model import build
-
-        print(f"building the base encoder into {base}", file=sys.stderr)
-        build(base, prune_sample=[])
-    tokenizer = base_tokenizer(cfg.base_model)
+    tokenizer = base_tokenizer(cfg.base_model, cfg.build_base)
     if tokenizer.mask_token_id is None:
         raise AnnotationError(f"{cfg.base_model}: its tokenizer has no mask token, so it cannot be pretrained by masking")
 

@@ -176,11 +176,18 @@ def build_pipeline(model_dir: Path, out: Path, cfg: Config, terms: list[str]) ->
     return out
 
 
-def base_tokenizer(name: str):
-    """The base encoder's tokenizer; a folder that is not there is named with the commands that write it
+def base_tokenizer(name: str, build_base: bool):
+    """The base encoder's tokenizer, after writing the e5 base into `name` when it is missing and
+    `build_base` says so; a folder that is still not there is named with the commands that write it
     (transformers would otherwise report a failed hub lookup)."""
     from transformers import AutoTokenizer
 
+    base = Path(name)
+    if not (base / "config.json").is_file() and build_base:
+        from pipeline.base_model import build
+
+        print(f"building the base encoder into {base}", file=sys.stderr)
+        build(base, prune_sample=[])  # one-character pieces are all that per-character tokens use
     try:
         return AutoTokenizer.from_pretrained(name)
     except OSError as err:
@@ -232,13 +239,7 @@ def main(config_path: str, resume: bool = False) -> Path:
         torch.set_num_threads(cfg.threads)
 
     # 1. base encoder
-    base = Path(cfg.base_model)
-    if not (base / "config.json").is_file() and cfg.build_base:
-        from pipeline.base_model import build
-
-        print(f"building the base encoder into {base}", file=sys.stderr)
-        build(base, prune_sample=[])  # one-character pieces are all that per-character tokens use
-    tokenizer = base_tokenizer(cfg.base_model)
+    tokenizer = base_tokenizer(cfg.base_model, cfg.build_base)
     encoder = CharEncoder(tokenizer, cfg.max_length, cfg.stride)
 
     # 2. data
