@@ -501,6 +501,11 @@ def test_masked_lm_pretraining_adapts_the_encoder_and_never_reads_held_out_text(
     with pytest.raises(AnnotationError, match="not-pretrained-yet.*jianbao pretrain --config"):
         train(str(tmp_path / "ner.json"))
 
+    (tmp_path / "broken.jsonl").write_text('{"full_text": "甲"}\n{"full_text": \n', encoding="utf-8")
+    config["texts"] = [{"path": str(tmp_path / "broken.jsonl"), "field": "full_text"}]
+    (tmp_path / "mlm.json").write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(AnnotationError, match=r"broken\.jsonl:2: not a JSON object"):
+        pretrain(str(tmp_path / "mlm.json"))
     config["texts"] = [{"path": str(tmp_path / "missing")}]
     (tmp_path / "mlm.json").write_text(json.dumps(config), encoding="utf-8")
     with pytest.raises(AnnotationError, match="missing.*fix its path"):

@@ -61,8 +61,11 @@ def read_texts(cfg: MLMConfig) -> list[str]:
             with path.open(encoding="utf-8") as fh:
                 for n, line in enumerate(fh, 1):
                     if line.strip():
-                        row = json.loads(line)
-                        if not isinstance(row.get(source["field"]), str):
+                        try:
+                            row = json.loads(line)
+                        except json.JSONDecodeError as err:
+                            raise AnnotationError(f"{path}:{n}: not a JSON object ({err.msg}); fix or drop that line") from None
+                        if not isinstance(row, dict) or not isinstance(row.get(source["field"]), str):
                             raise AnnotationError(f"{path}:{n}: no text field {source['field']!r}")
                         docs.append(row[source["field"]])
         else:
