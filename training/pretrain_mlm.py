@@ -15,12 +15,17 @@ import json
 import random
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.annotations.records import AnnotationError, read_records
 from pipeline.encoding import CharEncoder
 from training.train_ner import JSONConfig, attention, base_tokenizer
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -103,6 +108,22 @@ def keep_paragraphs(doc: str, runs: set[str], run: int) -> tuple[str, int]:
     return "\n".join(kept), dropped
 
 
+def heldout_loss(model, held: Mapping[str, torch.Tensor], batch_size: int, bf16: bool) -> float:
+    """Masked-LM loss per masked character over the held-out windows, as masked once in `held`."""
+    import torch
+
+    model.eval()
+    total, n = 0.0, 0
+    with torch.no_grad(), torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=bf16):
+        for i in range(0, len(held["input_ids"]), batch_size):
+            batch = {k: v[i:i + batch_size].to(model.device) for k, v in held.items()}
+            masked = int((batch["labels"] != -100).sum())
+            if masked:
+                total += float(model(**batch).loss) * masked
+                n += masked
+    return total / n
+
+
 def main(config_path: str) -> Path:
     import torch
     from datasets import Dataset
@@ -134,7 +155,6 @@ def main(config_path: str) -> Path:
     if len(windows) <= n_held:
         raise AnnotationError(f"{config_path}: only {len(windows)} windows of text after exclusion; give more text")
     train_ds = Dataset.from_dict({"input_ids": windows[n_held:]})
-    held_ds = Dataset.from_dict({"input_ids": windows[:n_held]})
     chars = sum(len(w) - 2 for w in windows)
     print(f"{len(docs)} documents, {dropped} paragraphs dropped, {len(windows)} windows ({chars} characters), "
           f"{n_held} held out", file=sys.stderr)
@@ -156,12 +176,17 @@ def main(config_path: str) -> Path:
         report_to=[], seed=cfg.seed, use_cpu=not on_gpu, bf16=cfg.bf16, dataloader_num_workers=0)
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=cfg.mlm_probability,
                                                seed=cfg.seed)
-    trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=held_ds, data_collator=collator)
-    before = trainer.evaluate()["eval_loss"]
+    # the held-out windows are masked once, so the loss before and after training reads the same positions
+    held = collator([{"input_ids": w} for w in windows[:n_held]])
+    n_masked = int((held["labels"] != -100).sum())
+    if not n_masked:
+        raise AnnotationError(f"{config_path}: no held-out character was masked; raise heldout or mlm_probability")
+    trainer = Trainer(model=model, args=args, train_dataset=train_ds, data_collator=collator)
+    before = heldout_loss(trainer.model, held, cfg.batch_size, cfg.bf16)
     started = time.time()
     trainer.train()
     seconds = time.time() - started
-    after = trainer.evaluate()["eval_loss"]
+    after = heldout_loss(trainer.model, held, cfg.batch_size, cfg.bf16)
 
     # 3. the adapted encoder, a drop-in base_model
     trainer.model.save_pretrained(out)
@@ -169,6 +194,7 @@ def main(config_path: str) -> Path:
     metrics = {"heldout_mlm_loss": {"before": round(before, 4), "after": round(after, 4),
                                         "head_started_random": head_new},
                "train_seconds": round(seconds, 1), "train_windows": len(train_ds), "heldout_windows": n_held,
+               "heldout_masked": n_masked,
                "characters": chars, "paragraphs_dropped": dropped, "texts": cfg.texts, "exclude": cfg.exclude,
                "base_model": cfg.base_model, "bf16": cfg.bf16}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False), encoding="utf-8")
