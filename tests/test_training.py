@@ -96,3 +96,31 @@ def test_mention_replacement_swaps_names_and_keeps_spans_on_their_text():
     assert [c.text for c in replace_mentions(records, 3, rate=1.0, seed=1)] == [c.text for c in copies]
     with pytest.raises(AnnotationError, match="cannot be swapped"):
         replace_mentions(records, 1, labels=("STAT",))
+
+
+def test_every_bundled_config_loads_and_each_recipe_chains_its_stages():
+    """A newcomer's `jianbao train --config configs/X.json` must not fail on a key after the first stage's
+    hours: every config parses, every recipe stage continues the stage before it, and the README lists it."""
+    from pathlib import Path
+
+    from training.pretrain_mlm import MLMConfig
+    from training.train_ner import read_json
+
+    listed = Path("configs/README.md").read_text(encoding="utf-8")
+    configs = sorted(Path("configs").glob("*.json"))
+    assert configs
+    for path in configs:
+        data = read_json(path, "config", "")
+        if "stages" in data:
+            stages = [Config.load(stage) for stage in data["stages"]]
+            for before, stage in zip(stages, stages[1:]):
+                assert stage.init_model == f"{before.output_dir}/model", (path, stage.output_dir)
+            assert f"`{path.name}`" in listed, path
+        elif path.name.startswith("mlm_"):
+            MLMConfig.load(path)
+            assert f"`{path.name}`" in listed, path
+        else:
+            cfg = Config.load(path)
+            for public in cfg.public:
+                assert Path(public["mapping"]).is_file(), (path, public["mapping"])
+            assert f"`{path.stem.split('_stage')[0]}.json`" in listed, path  # a stage is listed with its recipe
