@@ -57,6 +57,22 @@ def _annotations_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _annotations_audit(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from .annotations.audit import KINDS, audit
+
+    if not Path(args.against).exists():
+        raise AnnotationError(f"{args.against}: no such reference; give the gold to audit against with --against "
+                              "(run from the repository root for annotations/train.jsonl)")
+    findings = audit(_records_of(args.path), _records_of(args.against))
+    for f in findings:
+        print(f)
+    counts = Counter(f.kind for f in findings)
+    print(f"{len(findings)} places to look at again: " + ", ".join(f"{k} {counts[k]}" for k in KINDS), file=sys.stderr)
+    return 0
+
+
 def _records_of(path: str) -> list:
     from .annotations.io import load
 
@@ -178,6 +194,12 @@ def _add_annotations(sub) -> None:
     s = asub.add_parser("stats", help="counts per label and relation, per split")
     s.add_argument("path", help="a spec .jsonl file, a markup .md file, or a folder of them")
     s.set_defaults(func=_annotations_stats)
+    a = asub.add_parser("audit", help="list places where annotations disagree with a reference (labels, untagged "
+                                      "names, figures the rules see, STATs without a period) for a second look")
+    a.add_argument("path", help="the records to audit: a spec .jsonl file, a markup .md file, or a folder of them")
+    a.add_argument("--against", default="annotations/train.jsonl",
+                   help="the reference gold (default annotations/train.jsonl; a record's own spans never count)")
+    a.set_defaults(func=_annotations_audit)
     c = asub.add_parser("convert", help="convert a public NER corpus to spec JSONL through a label mapping")
     c.add_argument("input", help="CLUENER2020 .json, or a character-per-line BIO/BMES file")
     c.add_argument("--mapping", required=True, help="label mapping JSON, e.g. configs/label_maps/cluener.json")

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from pipeline.annotations import doccano, labelstudio
+from pipeline.annotations.audit import audit
 from pipeline.annotations.convert import LabelMap, convert
 from pipeline.annotations.export import from_hf_row, to_docbin, to_hf
 from pipeline.annotations.markup import from_markup, to_markup
@@ -253,3 +254,30 @@ def test_stats_counts_labels_and_relations():
 def test_write_then_read_is_identity(tmp_path):
     write_records([gold()], tmp_path / "a.jsonl")
     assert [r.to_json() for r in read_records(tmp_path / "a.jsonl")] == [gold().to_json()]
+
+
+def test_audit_points_at_disagreements_with_the_reference():
+    reference = [gold(), Record("hn-2", "省长蒋涤非到公安机关调研。", {}, [span("省长蒋涤非到公安机关调研。", "公安机关", "AGENCY")])]
+    text = "2024年，公安机关破案3起，省长蒋涤非讲话。"
+    batch = Record("new", text, {}, [span(text, "2024年", "DATE"), span(text, "公安机关", "ORG"),
+                                     span(text, "省长", "TITLE")])
+    found = {(f.kind, f.text) for f in audit([batch], reference)}
+    assert ("LABEL", "公安机关") in found  # the reference says AGENCY twice
+    assert ("UNTAGGED", "蒋涤非") not in found  # tagged once in the reference: too little to go on
+    assert ("FIGURE", "3起") in found
+    fixed = Record("new", text, {}, [span(text, "2024年", "DATE"), span(text, "公安机关", "AGENCY"),
+                                     span(text, "3起", "STAT"), span(text, "省长", "TITLE")])
+    assert {(f.kind, f.text) for f in audit([fixed], reference)} == {("NO_PERIOD", "3起")}
+    fixed.relations = [{"head": 2, "child": 0, "label": "PERIOD"}, {"head": 2, "child": 1, "label": "AGENCY"}]
+    assert audit([fixed], reference) == []
+    reference.append(Record("hn-3", "蒋涤非", {}, [span("蒋涤非", "蒋涤非", "OFFICIAL")]))
+    assert [(f.kind, f.text) for f in audit([fixed], reference)] == [("UNTAGGED", "蒋涤非")]
+
+
+def test_audit_of_a_split_against_itself_leaves_out_each_records_own_spans():
+    text = "公安机关"
+    one = Record("a", text, {}, [span(text, "公安机关", "ORG")])
+    two = Record("b", text, {}, [span(text, "公安机关", "AGENCY")])
+    # against itself: each record meets only the other's label, one to one
+    assert {(f.record, f.kind) for f in audit([one, two], [one, two])} == {("a", "LABEL"), ("b", "LABEL")}
+    assert audit([one], [one]) == []

@@ -84,6 +84,21 @@ def test_stats_prints_counts_per_split():
     assert any(line.startswith("STAT") for line in out.stdout.splitlines())
 
 
+def test_audit_lists_places_to_look_at_and_counts_them(tmp_path):
+    text = "公安机关破案3起。"
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text(json.dumps({"id": "x", "text": text, "spans": [{"start": 0, "end": 4, "label": "ORG"}]},
+                                ensure_ascii=False) + "\n", encoding="utf-8")
+    out = run("audit", batch, "--against", GOLD / "train.jsonl")
+    assert out.returncode == 0, out.stderr
+    lines = [line.split("\t") for line in out.stdout.splitlines()]
+    assert ["x", "LABEL", "0-4", "公安机关"] == lines[0][:4] and "AGENCY" in lines[0][4]
+    assert ["x", "FIGURE", "6-8", "3起"] in [line[:4] for line in lines]
+    assert "places to look at again: LABEL 1, UNTAGGED 0, FIGURE 1, NO_PERIOD 0" in out.stderr
+    missing = run("audit", batch, "--against", tmp_path / "none.jsonl")
+    assert missing.returncode == 2 and "none.jsonl" in missing.stderr and "--against" in missing.stderr
+
+
 @pytest.mark.slow
 def test_prelabel_with_the_shipped_model_drafts_entities_and_links(tmp_path):
     draft = tmp_path / "draft.jsonl"
