@@ -55,6 +55,17 @@ def test_config_errors_are_clear(tmp_path):
         public_records(cfg)
 
 
+def test_a_recipe_whose_stage_starts_elsewhere_is_refused_before_training(tmp_path):
+    from training.train_ner import train
+
+    (tmp_path / "one.json").write_text(json.dumps({"output_dir": str(tmp_path / "one")}))
+    (tmp_path / "two.json").write_text(json.dumps({"output_dir": str(tmp_path / "two"), "init_model": "models/other"}))
+    (tmp_path / "recipe.json").write_text(json.dumps({"stages": [str(tmp_path / "one.json"), str(tmp_path / "two.json")]}))
+    with pytest.raises(AnnotationError, match=f"two.json does not continue the stage before it.*{tmp_path}/one/model"):
+        train(str(tmp_path / "recipe.json"))
+    assert not (tmp_path / "one").exists()  # refused before the first stage's hours
+
+
 def test_gold_windows_label_every_character_once():
     record = Record("g", "县公安局破案3起", {}, [{"start": 1, "end": 4, "label": "AGENCY"}])
     from pipeline.encoding import CharEncoder

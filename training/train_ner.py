@@ -327,7 +327,13 @@ def train(config_path: str, resume: bool = False) -> Path:
     if set(data) - {"about", "stages"} or not stages or not all(isinstance(x, str) for x in stages):
         raise AnnotationError(f"{config_path}: a recipe config holds only \"stages\", a non-empty list of stage "
                               "config paths (and \"about\"); see configs/ner_r4.json")
-    outs = [Path(Config.load(stage).output_dir) for stage in stages]  # every stage config checked before hours of training
+    configs = [Config.load(stage) for stage in stages]  # every stage config checked before hours of training
+    for stage, before, cfg in zip(stages[1:], configs, configs[1:]):
+        if cfg.init_model is None or Path(cfg.init_model) != Path(before.output_dir) / "model":
+            raise AnnotationError(f"{config_path}: stage {stage} does not continue the stage before it: its init_model "
+                                  f"is {cfg.init_model!r}; set it to \"{before.output_dir}/model\", or train the stage "
+                                  "on its own with --config")
+    outs = [Path(cfg.output_dir) for cfg in configs]
     pipeline = outs[-1] / "pipeline"
     for stage, out in zip(stages, outs):
         if resume and (out / "pipeline" / "config.cfg").is_file():
