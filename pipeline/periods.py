@@ -23,8 +23,8 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from .charmodel import t2s
+from .values import number
 
-_CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 # (first year, last year) of the five-year plans by their short names
 _PLANS = {"十二五": (2011, 2015), "十三五": (2016, 2020), "十四五": (2021, 2025), "十五五": (2026, 2030)}
 # up to publication, open start: a running state or a recent, unbounded past
@@ -63,16 +63,6 @@ def load_jionlp():
     with contextlib.redirect_stdout(io.StringIO()):
         import jionlp
     return jionlp
-
-
-def _int(s: str) -> int:
-    if s.isdigit():
-        return int(s)
-    if s in _CN_NUM:
-        return _CN_NUM[s]
-    if len(s) == 2 and s[0] == "十":
-        return 10 + _CN_NUM[s[1]]
-    raise ValueError(s)
 
 
 def _last_day(y: int, m: int) -> date:
@@ -164,12 +154,12 @@ def _arabic(text: str) -> str:
     def year(m: re.Match) -> str:
         return "".join(str(_CN_DIGIT.index(c) - 1) if c not in "零〇" else "0" for c in m.group(1)) + "年"
 
-    def number(m: re.Match) -> str:
+    def numeral(m: re.Match) -> str:
         return str(cn2an.cn2an(m.group(1), "smart")) + m.group(2)
 
     text = re.sub(rf"([{_CN_DIGIT}]{{4}})年", year, text)
     return re.sub(rf"(?<![{_CN_DIGIT}十])([{_CN_DIGIT}十]{{1,3}})([月日号]|$)",
-                  lambda m: number(m) if re.search(r"月", text[:m.start()] + m.group(2)) else m.group(0), text)
+                  lambda m: numeral(m) if re.search(r"月", text[:m.start()] + m.group(2)) else m.group(0), text)
 
 
 def _plan(text: str) -> Period | None:
@@ -179,25 +169,30 @@ def _plan(text: str) -> Period | None:
     return None
 
 
+def _years(m: re.Match | None) -> int | None:
+    """The whole number of years a match's group 1 writes (五, 三十, 10), or None where it writes none."""
+    n = number(m.group(1)) if m else None
+    return int(n) if n and float(n).is_integer() else None
+
+
 def _past_years(text: str, published: date | None) -> Period | None:
     """五年来, 过去五年, 近5年, 这五年: the previous N calendar years before the publication year."""
-    m = re.fullmatch(r"(?:过去的?|近|这|最近)?([一二两三四五六七八九十\d]{1,2})年(?:来|间)?", text)
-    if not m or not re.search(r"来|过去|近|这", text):
+    m = re.fullmatch(r"(?:过去的?|近|这|最近)?([一二两三四五六七八九十\d]{1,3})年(?:来|间)?", text)
+    n = _years(m)
+    if not n or not re.search(r"来|过去|近|这", text):
         return None
     if published is None:
         return NEEDS_PUBLISHED
-    n = _int(m.group(1))
     return Period(date(published.year - n, 1, 1).isoformat(), date(published.year - 1, 12, 31).isoformat(), "span")
 
 
 def _next_years(text: str, published: date | None) -> Period | None:
     """未来五年, 今后一年: the calendar years from the publication year on."""
-    m = re.fullmatch(r"(?:未来|今后)([一二两三四五六七八九十\d]{1,2})年", text)
-    if not m:
+    n = _years(re.fullmatch(r"(?:未来|今后)([一二两三四五六七八九十\d]{1,3})年", text))
+    if not n:
         return None
     if published is None:
         return NEEDS_PUBLISHED
-    n = _int(m.group(1))
     return Period(date(published.year, 1, 1).isoformat(), date(published.year + n - 1, 12, 31).isoformat(), "span")
 
 

@@ -48,7 +48,8 @@ class Value:
         return asdict(self)
 
 
-def _number(figure: str) -> float | int | None:
+def number(figure: str) -> float | int | None:
+    """The number a figure's digits or Chinese numerals write (1,200 · 三十 · 两 · 万), else None."""
     import cn2an
 
     if re.fullmatch(_ARABIC, figure):
@@ -73,7 +74,7 @@ def _amount(text: str) -> tuple[float | int | None, str, bool]:
     m = _FIGURE.match(text.translate(_TRADITIONAL_NUMERALS))  # one character for one: positions hold
     if not m or not (m.group("ar") or m.group("cn")):
         return None, text, False
-    base = _number(m.group("ar") or m.group("cn"))
+    base = number(m.group("ar") or m.group("cn"))
     if base is None:
         return None, text, False
     for mult in (m.group("mult"), m.group("mult2")):
@@ -104,7 +105,7 @@ def parse_value(text: str, before: str = "", after: str = "") -> Value:
     text = unicodedata.normalize("NFKC", text).strip()
     percent = _PERCENT_WORDS.match(text.translate(_TRADITIONAL_NUMERALS))
     if percent:  # 百分之五 is 5 %
-        n = _number(percent.group("n"))
+        n = number(percent.group("n"))
         if n is not None:
             return Value(-n if percent.group("sign") else n, "%", _outside(before, after))
     fraction = _FRACTION.match(text)
