@@ -274,6 +274,14 @@ def test_audit_points_at_disagreements_with_the_reference():
     assert [(f.kind, f.text) for f in audit([fixed], reference)] == [("UNTAGGED", "蒋涤非")]
 
 
+def test_audit_lists_an_untagged_place_once_not_again_for_each_shorter_name_inside_it():
+    reference = [Record(f"r{k}", "四川省四川", {}, [span("四川省四川", "四川省", "PLACE"), span("四川省四川", "四川", "PLACE", 1)])
+                 for k in range(2)]
+    text = "四川省和四川"
+    batch = Record("new", text, {}, [])
+    assert [(f.text, f.start) for f in audit([batch], reference)] == [("四川省", 0), ("四川", 4)]
+
+
 def test_audit_of_a_split_against_itself_leaves_out_each_records_own_spans():
     text = "公安机关"
     one = Record("a", text, {}, [span(text, "公安机关", "ORG")])

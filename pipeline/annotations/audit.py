@@ -5,7 +5,8 @@ gold already says. Each finding is a hint, not a verdict: the reference has
 its own mistakes, and a surface can rightly change label with its context.
 
 - LABEL: a span whose text the reference labels otherwise at least as often;
-- UNTAGGED: a text the reference tags at least twice, here with no span on it;
+- UNTAGGED: a text the reference tags at least twice, here with no span on it (the longest such text
+  only: 四川 is not listed again inside an untagged 四川省);
 - FIGURE: a figure or date the rule pre-annotator finds where no span stands;
 - NO_PERIOD: a STAT without a PERIOD relation though a DATE precedes it in its sentence.
 """
@@ -67,15 +68,17 @@ def audit_record(record: Record, labels: dict[str, Counter]) -> list[Finding]:
         if other and other >= seen[s["label"]]:
             found.append(Finding(record.id, "LABEL", s["start"], s["end"], record.span_text(i),
                                  f"{s['label']} here; reference has {dict(seen)}"))
+    untagged = []
     for surface, seen in labels.items():
         if len(surface) < 2 or sum(seen.values()) < 2:
             continue
         at = text.find(surface)
         while at >= 0:
             if free(at, at + len(surface)):
-                found.append(Finding(record.id, "UNTAGGED", at, at + len(surface), surface,
-                                     f"reference has {dict(seen)} {_context(text, at, at + len(surface))}"))
+                untagged.append(Finding(record.id, "UNTAGGED", at, at + len(surface), surface,
+                                        f"reference has {dict(seen)} {_context(text, at, at + len(surface))}"))
             at = text.find(surface, at + 1)
+    found += [f for f in untagged if not any(g.start <= f.start and f.end <= g.end and g != f for g in untagged)]
     for s in prelabel_spans(text):
         if s["label"] in ("STAT", "DATE") and free(s["start"], s["end"]):
             found.append(Finding(record.id, "FIGURE", s["start"], s["end"], text[s["start"]:s["end"]],
