@@ -339,7 +339,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise AnnotationError(f"--errors {out}: folder {out.parent} does not exist; create it or write elsewhere")
     nlp = load_pipeline(args.model, segmenter=args.segmenter)
     pairs = list(zip(gold, predict_records(nlp, gold, gold_entities=args.gold_entities)))
-    result = score(pairs)
+    result = score(pairs, bootstrap=args.bootstrap)
     print(json.dumps(result, indent=1) if args.output == "json" else table(result))
     if out:
         found = list(errors(pairs))
@@ -411,6 +411,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--gold-entities", action="store_true",
                     help="use the gold spans instead of the NER stage, to score the rule stages (relations) alone")
     ev.add_argument("--output", choices=("table", "json"), default="table")
+    ev.add_argument("--bootstrap", type=int, default=0, metavar="N",
+                    help="add to each F1 a 95%% interval from N resamplings of the documents (e.g. 1000): how far "
+                         "a figure could move on another draw of documents like these")
     ev.add_argument("--errors", metavar="FILE",
                     help="also write every missed and spurious entity and relation, with its context, as JSONL")
     ev.set_defaults(func=_evaluate)

@@ -268,6 +268,23 @@ def test_evaluate_without_a_pipeline_is_a_clear_error(tmp_path):
     assert out.returncode == 2 and "config.cfg missing" in out.stderr
 
 
+def test_evaluate_bootstrap_prints_an_interval_per_f1(tmp_path):
+    text = "2023年，省市场监管局查处案件12起。"
+    rows = [{"id": f"d{k}", "text": text, "spans": [{"start": 0, "end": 5, "label": "DATE"}, {"start": 15, "end": 18, "label": "STAT"}]}
+            for k in range(3)]
+    (tmp_path / "g.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    cmd = [sys.executable, "-m", "pipeline.cli", "evaluate", "--gold", str(tmp_path / "g.jsonl"), "--model", "rules",
+           "--bootstrap", "50"]
+    out = subprocess.run(cmd + ["--output", "json"], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    lo, hi = result["ner"]["micro"]["ci95"]
+    assert lo <= result["ner"]["micro"]["f"] <= hi
+    assert result["ner"]["per_label"]["PERSON"]["ci95"] is None
+    table = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT).stdout
+    assert "95% interval" in table.splitlines()[0]
+
+
 def test_evaluate_refuses_gold_it_could_not_score_fairly(tmp_path):
     for span, problem in (({"start": 5, "end": 9, "label": "STAT"}, "offsets"), ({"start": 0, "end": 2, "label": "FOO"}, "unknown label")):
         (tmp_path / "g.jsonl").write_text(json.dumps({"id": "a", "text": "abc", "spans": [span]}) + "\n")
@@ -372,6 +389,23 @@ def test_score_is_strict_per_label_and_micro():
     assert result["ner"]["per_label"]["AGENCY"] == {"p": 1.0, "r": 1.0, "f": 1.0, "support": 1}
     assert result["ner"]["per_label"]["STAT"]["r"] == 0.0 and result["ner"]["micro"]["p"] == 0.5
     assert result["relations"]["micro"] == {"p": 0.0, "r": 0.0, "f": 0.0}
+
+
+def test_score_bootstrap_gives_each_f1_an_interval_that_narrows_with_more_documents():
+    text = "市公安局查处案件12起"
+    gold = Record("g", text, {}, [{"start": 0, "end": 4, "label": "AGENCY"}, {"start": 8, "end": 11, "label": "STAT"}])
+    right = Record("g", text, {}, gold.spans)
+    wrong = Record("g", text, {}, [{"start": 1, "end": 4, "label": "AGENCY"}, gold.spans[1]])
+    pairs = [(gold, right), (gold, wrong)] * 3
+    assert "ci95" not in score(pairs)["ner"]["micro"]  # the documented shape unless asked
+    few = score(pairs, bootstrap=300)["ner"]
+    lo, hi = few["per_label"]["AGENCY"]["ci95"]
+    assert lo < few["per_label"]["AGENCY"]["f"] < hi and 0.0 <= lo and hi <= 1.0
+    assert few["per_label"]["STAT"]["ci95"] == [1.0, 1.0]  # right in every document
+    assert few["per_label"]["ORG"]["ci95"] is None  # no gold and no prediction: nothing to say
+    many = score(pairs * 10, bootstrap=300)["ner"]["per_label"]["AGENCY"]["ci95"]
+    assert many[1] - many[0] < hi - lo
+    assert score(pairs, bootstrap=300, seed=1) == score(pairs, bootstrap=300, seed=1)
 
 
 def test_errors_name_each_missed_and_spurious_entity_and_relation():
