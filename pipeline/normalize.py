@@ -1,8 +1,8 @@
 """Non-destructive normalization of scraped bulletins.
 
-`normalize` repairs what scraping did to an article (encoding, HTML, pinyin
-glosses, GBK misalignment, traditional characters, ASCII punctuation, stray
-whitespace, trailing page chrome) and keeps, for every output character, the
+`normalize` repairs what scraping did to an article (encoding, HTML, character
+references left in plain text, pinyin glosses, GBK misalignment, traditional
+characters, ASCII punctuation, stray whitespace, trailing page chrome) and keeps, for every output character, the
 span of the raw text it came from. Stages run in a fixed order; each is a set
 of edits on a `Tracked` text, so the offsets survive every stage.
 """
@@ -10,6 +10,7 @@ of edits on a `Tracked` text, so the offsets survive every stage.
 from __future__ import annotations
 
 import difflib
+import html
 import json
 import re
 from dataclasses import dataclass, field
@@ -136,6 +137,29 @@ def _punctuation(t: Tracked, notes: list[str]) -> Tracked:
     return t.sub(_DEBRIS_COMMA, lambda m: "")
 
 
+# --- character references ----------------------------------------------------------
+
+# Scraped text feeds often keep a page's character references (&nbsp;, &amp;, &#8220;) as text.
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def _entities(t: Tracked, notes: list[str]) -> Tracked:
+    """Decode HTML character references left in plain text; an unknown name stays as written."""
+    decoded = []
+
+    def decode(m: re.Match[str]) -> str | None:
+        c = html.unescape(m.group())
+        if c == m.group():
+            return None
+        decoded.append(m.group())
+        return c
+
+    out = t.sub(_ENTITY, decode)
+    if decoded:
+        notes.append(f"entities-decoded: {len(decoded)}")
+    return out
+
+
 # --- whitespace -------------------------------------------------------------------
 
 _BLANKS = re.compile(r"[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
@@ -217,7 +241,9 @@ def normalize(raw: bytes | str, source: str = "<input>") -> Normalized:
             raise NormalizeError(f"{source}: HTML page with no article body found; "
                                  "pass the article's text or a page that contains it")
         notes.append(f"html-extracted: {len(body.text)} of {len(text)} characters")
-        t = body
+        t = body  # its references are decoded by the extraction
+    else:
+        t = _entities(t, notes)
     t = strip_glosses(t)
     # A repair can end next to another lost byte that its run swallowed; repeat until nothing
     # changes, so normalizing normalized text changes nothing.

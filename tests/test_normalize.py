@@ -92,6 +92,18 @@ def test_whitespace_is_folded_and_paragraphs_kept():
     check_offsets(result)
 
 
+def test_character_references_left_in_plain_text_are_decoded():
+    raw = "省市场监管局&amp;公安机关捣毁窝点&#50;02个。&nbsp;&nbsp;\n&ldquo;亮剑&rdquo;行动&foo;继续"
+    result = normalize(raw)
+    assert result.text == "省市场监管局&公安机关捣毁窝点202个。\n“亮剑”行动&foo;继续"  # an unknown name stays
+    assert result.notes == ["entities-decoded: 6"]
+    check_offsets(result)
+    amp = result.text.index("&")
+    assert result.raw[slice(*result.offsets[amp])] == "&amp;"
+    assert result.raw[slice(*result.offsets[result.text.index("“")])] == "&ldquo;"
+    assert normalize("R&D; AT&T").text == "R&D; AT&T"  # no reference there
+
+
 def test_trailing_chrome_is_cut_but_body_kept():
     body = "全省取缔传销窝点202个。\n记者 高艳飞"
     page = body + "\n相关新闻\n湖南召开打击传销会议\n贵阳打传成效显著\n分享到：微信 微博\n评论(0)"
