@@ -264,6 +264,13 @@ def _label_value(text: str) -> tuple[str, float]:
     raise argparse.ArgumentTypeError(f"{text!r} is not LABEL=P with LABEL one of {', '.join(ENTITY_LABELS)}")
 
 
+def _draws(text: str) -> int:
+    """A number of bootstrap draws: 0 (none) or more."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of draws such as 1000 (0: none)")
+    return int(text)
+
+
 def _version(text: str) -> str:
     """A model version as pip and spaCy read it (0.4.1, 1.0.0rc1); a typo would end up in meta.json."""
     from packaging.version import InvalidVersion, Version
@@ -323,7 +330,7 @@ def _pretrain(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from .annotations.records import read_records
     from .annotations.validate import validate
-    from .evaluate import errors, predict_records, score, table
+    from .evaluate import compare, compare_table, errors, predict_records, score, table
     from .models import load_pipeline
 
     gold = list(read_records(args.gold))
@@ -339,8 +346,14 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise AnnotationError(f"--errors {out}: folder {out.parent} does not exist; create it or write elsewhere")
     nlp = load_pipeline(args.model, segmenter=args.segmenter)
     pairs = list(zip(gold, predict_records(nlp, gold, gold_entities=args.gold_entities)))
-    result = score(pairs, bootstrap=args.bootstrap)
-    print(json.dumps(result, indent=1) if args.output == "json" else table(result))
+    if args.against:
+        other = load_pipeline(args.against, segmenter=args.segmenter)
+        baseline = list(zip(gold, predict_records(other, gold, gold_entities=args.gold_entities)))
+        result = compare(pairs, baseline, bootstrap=args.bootstrap or 1000)
+        print(json.dumps(result, indent=1) if args.output == "json" else compare_table(result))
+    else:
+        result = score(pairs, bootstrap=args.bootstrap)
+        print(json.dumps(result, indent=1) if args.output == "json" else table(result))
     if out:
         found = list(errors(pairs))
         out.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in found), encoding="utf-8")
@@ -411,7 +424,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--gold-entities", action="store_true",
                     help="use the gold spans instead of the NER stage, to score the rule stages (relations) alone")
     ev.add_argument("--output", choices=("table", "json"), default="table")
-    ev.add_argument("--bootstrap", type=int, default=0, metavar="N",
+    ev.add_argument("--against", metavar="MODEL",
+                    help="compare --model with this baseline pipeline (or 'rules') on the same gold, paired by "
+                         "document: each F1's difference, its 95%% interval and how often --model is better "
+                         "(over --bootstrap draws, 1000 unless given)")
+    ev.add_argument("--bootstrap", type=_draws, default=0, metavar="N",
                     help="add to each F1 a 95%% interval from N resamplings of the documents (e.g. 1000): how far "
                          "a figure could move on another draw of documents like these")
     ev.add_argument("--errors", metavar="FILE",

@@ -44,9 +44,12 @@ def _counts(pairs: list[tuple[Record, Record]]) -> list[dict]:
     return out
 
 
+KINDS = (("ner", ENTITY_LABELS), ("relations", tuple(RELATIONS)))
+
+
 def _scores(docs: list[dict]) -> dict:
     out = {}
-    for kind, labels in (("ner", ENTITY_LABELS), ("relations", tuple(RELATIONS))):
+    for kind, labels in KINDS:
         c = {which: sum((d[kind][which] for d in docs), Counter()) for which in ("tp", "pred", "gold")}
         out[kind] = {"micro": _prf(sum(c["tp"].values()), sum(c["pred"].values()), sum(c["gold"].values())),
                      "per_label": {label: {**_prf(c["tp"][label], c["pred"][label], c["gold"][label]),
@@ -54,35 +57,83 @@ def _scores(docs: list[dict]) -> dict:
     return out
 
 
-def _interval(values: list[float]) -> list[float]:
+def _f1s(docs: list[dict], picks: list[int]) -> dict[tuple, float]:
+    """F1 per (kind, label) over the documents at `picks` (label None: micro). A label none of these
+    documents holds in the gold has no F1 here (its recall is undefined) and is left out."""
+    out = {}
+    for kind, labels in KINDS:
+        c = {which: sum((docs[i][kind][which] for i in picks), Counter()) for which in ("tp", "pred", "gold")}
+        for label in (*labels, None):
+            tp, n_pred, n_gold = (sum(c[w].values()) if label is None else c[w][label] for w in ("tp", "pred", "gold"))
+            if n_gold:
+                out[(kind, label)] = _prf(tp, n_pred, n_gold)["f"]
+    return out
+
+
+def _draws(n_docs: int, bootstrap: int, seed: int) -> list[list[int]]:
+    """`bootstrap` resamplings of the document indexes with replacement."""
+    rng = random.Random(seed)
+    return [rng.choices(range(n_docs), k=n_docs) for _ in range(bootstrap)]
+
+
+def _interval(values: list[float]) -> list[float] | None:
+    if not values:
+        return None
     values = sorted(values)
     n = len(values)
-    return [values[int(0.025 * n)], values[max(math.ceil(0.975 * n) - 1, 0)]]
+    return [round(values[int(0.025 * n)], 4), round(values[max(math.ceil(0.975 * n) - 1, 0)], 4)]
+
+
+def _entries(result: dict):
+    """(kind, label, entry) for each micro (label None) and per-label entry of a result."""
+    for kind, by_kind in result.items():
+        yield kind, None, by_kind["micro"]
+        for label, entry in by_kind["per_label"].items():
+            yield kind, label, entry
 
 
 def score(pairs: list[tuple[Record, Record]], bootstrap: int = 0, seed: int = 0) -> dict:
     """Scores for (gold, predicted) record pairs over the same texts. With `bootstrap` > 0 each F1 also
     gets `ci95`, the 2.5th and 97.5th percentiles of its F1 over that many resamplings of the documents
-    with replacement (draws holding no gold and no predicted span of a label say nothing of it and are
-    left out of its interval; none left: null): on splits of 20 documents one label's F1 rests on a few
-    dozen spans, and a difference inside these bounds is no evidence of a difference."""
+    with replacement (null where no draw holds the label): on splits of 20 documents one label's F1
+    rests on a few dozen spans, and a difference inside these bounds is no evidence of a difference."""
     docs = _counts(pairs)
     out = _scores(docs)
     if bootstrap > 0:
-        rng = random.Random(seed)
         draws: dict[tuple, list[float]] = {}
-        for _ in range(bootstrap):
-            sample = rng.choices(docs, k=len(docs))
-            for kind, labels in (("ner", ENTITY_LABELS), ("relations", tuple(RELATIONS))):
-                c = {which: sum((d[kind][which] for d in sample), Counter()) for which in ("tp", "pred", "gold")}
-                for label in (*labels, None):
-                    tp, n_pred, n_gold = (sum(c[w].values()) if label is None else c[w][label] for w in ("tp", "pred", "gold"))
-                    if n_pred or n_gold:
-                        draws.setdefault((kind, label), []).append(_prf(tp, n_pred, n_gold)["f"])
-        for kind, result in out.items():
-            for label, entry in [(None, result["micro"]), *result["per_label"].items()]:
-                fs = draws.get((kind, label))
-                entry["ci95"] = _interval(fs) if fs else None
+        for picks in _draws(len(docs), bootstrap, seed):
+            for key, f in _f1s(docs, picks).items():
+                draws.setdefault(key, []).append(f)
+        for kind, label, entry in _entries(out):
+            entry["ci95"] = _interval(draws.get((kind, label), []))
+    return out
+
+
+def compare(pairs: list[tuple[Record, Record]], baseline: list[tuple[Record, Record]], bootstrap: int = 1000,
+            seed: int = 0) -> dict:
+    """A model's F1s against a baseline's on the same gold, paired: each resampling of the documents
+    scores both on the same draw, so what the documents share cancels out and the interval of the
+    difference is much narrower than either model's own. Per entry: `model`, `baseline`, `diff`
+    (model minus baseline), `ci95` of the difference and `share_better`, the share of draws in which
+    the model scored higher."""
+    if [g.id for g, _ in pairs] != [g.id for g, _ in baseline]:
+        raise ValueError("compare: the two sets of pairs must hold the same gold records in the same order")
+    docs, base = _counts(pairs), _counts(baseline)
+    mine, theirs = _scores(docs), _scores(base)
+    diffs: dict[tuple, list[float]] = {}
+    for picks in _draws(len(docs), bootstrap, seed):
+        a, b = _f1s(docs, picks), _f1s(base, picks)
+        for key in a:
+            diffs.setdefault(key, []).append(a[key] - b[key])
+    out: dict = {}
+    for (kind, label, entry), (_, _, other) in zip(_entries(mine), _entries(theirs)):
+        d = diffs.get((kind, label), [])
+        row = {"model": entry["f"], "baseline": other["f"], "diff": round(entry["f"] - other["f"], 4),
+               "ci95": _interval(d), "share_better": round(sum(x > 0 for x in d) / len(d), 3) if d else None}
+        if label is None:
+            out.setdefault(kind, {})["micro"] = row
+        else:
+            out.setdefault(kind, {}).setdefault("per_label", {})[label] = {**row, "support": entry["support"]}
     return out
 
 
@@ -146,3 +197,15 @@ def table(result: dict) -> str:
             interval = "" if not ci else f"{'–':>18}" if v["ci95"] is None else f"{v['ci95'][0]:>11.3f} – {v['ci95'][1]:.3f}"
             lines.append(f"{label:<10}{v['p']:>8.3f}{v['r']:>8.3f}{v['f']:>8.3f}{support}{interval}")
     return "\n".join(lines)
+
+
+def compare_table(result: dict) -> str:
+    lines = [f"{'':<10}{'baseline':>9}{'model':>8}{'diff':>8}{'diff 95% interval':>20}{'model better':>14}"]
+    for kind in ("ner", "relations"):
+        lines.append(f"-- {kind}")
+        for label, v in [*result[kind]["per_label"].items(), ("micro", result[kind]["micro"])]:
+            interval = f"{'–':>20}" if v["ci95"] is None else f"{v['ci95'][0]:>+11.3f} – {v['ci95'][1]:+.3f}"
+            better = f"{'–':>14}" if v["share_better"] is None else f"{v['share_better']:>13.0%} "
+            lines.append(f"{label:<10}{v['baseline']:>9.3f}{v['model']:>8.3f}{v['diff']:>+8.3f}{interval}{better}")
+    return "\n".join(lines)
+

@@ -14,7 +14,7 @@ import spacy
 
 from pipeline.annotations.records import Record, read_records, write_records
 from pipeline.encoding import BIO, CharEncoder, Window, char_tags, decode
-from pipeline.evaluate import errors, score
+from pipeline.evaluate import compare, errors, score
 from pipeline.ner import set_entities
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -285,6 +285,22 @@ def test_evaluate_bootstrap_prints_an_interval_per_f1(tmp_path):
     assert "95% interval" in table.splitlines()[0]
 
 
+def test_evaluate_against_a_baseline_prints_the_paired_difference(tmp_path):
+    text = "2023年，省市场监管局查处案件12起。"
+    rows = [{"id": f"d{k}", "text": text, "spans": [{"start": 0, "end": 5, "label": "DATE"}, {"start": 15, "end": 18, "label": "STAT"}]}
+            for k in range(3)]
+    (tmp_path / "g.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    cmd = [sys.executable, "-m", "pipeline.cli", "evaluate", "--gold", str(tmp_path / "g.jsonl"), "--model", "rules",
+           "--against", "rules"]
+    out = subprocess.run(cmd + ["--output", "json", "--bootstrap", "40"], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    micro = json.loads(out.stdout)["ner"]["micro"]
+    assert micro["diff"] == 0 and micro["ci95"] == [0.0, 0.0] and micro["model"] == micro["baseline"] > 0
+    assert "model better" in subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT).stdout.splitlines()[0]
+    bad = subprocess.run(cmd + ["--bootstrap", "-5"], capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode == 2 and "whole number of draws" in bad.stderr
+
+
 def test_evaluate_refuses_gold_it_could_not_score_fairly(tmp_path):
     for span, problem in (({"start": 5, "end": 9, "label": "STAT"}, "offsets"), ({"start": 0, "end": 2, "label": "FOO"}, "unknown label")):
         (tmp_path / "g.jsonl").write_text(json.dumps({"id": "a", "text": "abc", "spans": [span]}) + "\n")
@@ -406,6 +422,24 @@ def test_score_bootstrap_gives_each_f1_an_interval_that_narrows_with_more_docume
     many = score(pairs * 10, bootstrap=300)["ner"]["per_label"]["AGENCY"]["ci95"]
     assert many[1] - many[0] < hi - lo
     assert score(pairs, bootstrap=300, seed=1) == score(pairs, bootstrap=300, seed=1)
+
+
+def test_compare_pairs_two_models_on_the_same_draws():
+    text = "市公安局查处案件12起"
+    gold = Record("g", text, {}, [{"start": 0, "end": 4, "label": "AGENCY"}, {"start": 8, "end": 11, "label": "STAT"}])
+    right = Record("g", text, {}, gold.spans)
+    wrong = Record("g", text, {}, [{"start": 1, "end": 4, "label": "AGENCY"}, gold.spans[1]])
+    # the model is right where the baseline is wrong in 3 of 12 documents, and the same elsewhere
+    model = [(gold, right)] * 6 + [(gold, right)] * 3 + [(gold, wrong)] * 3
+    baseline = [(gold, right)] * 6 + [(gold, wrong)] * 3 + [(gold, wrong)] * 3
+    result = compare(model, baseline, bootstrap=300)
+    agency = result["ner"]["per_label"]["AGENCY"]
+    assert agency["model"] > agency["baseline"] and agency["diff"] == round(agency["model"] - agency["baseline"], 4)
+    assert agency["ci95"][0] >= 0.0 and agency["share_better"] > 0.9  # never worse on a draw: paired
+    assert result["ner"]["per_label"]["STAT"]["ci95"] == [0.0, 0.0] and result["ner"]["per_label"]["STAT"]["share_better"] == 0.0
+    assert result["ner"]["per_label"]["ORG"]["ci95"] is None and result["ner"]["per_label"]["AGENCY"]["support"] == 12
+    with pytest.raises(ValueError, match="same gold records"):
+        compare(model, baseline[1:])
 
 
 def test_errors_name_each_missed_and_spurious_entity_and_relation():
