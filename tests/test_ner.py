@@ -268,13 +268,17 @@ def test_evaluate_without_a_pipeline_is_a_clear_error(tmp_path):
     assert out.returncode == 2 and "config.cfg missing" in out.stderr
 
 
-def test_evaluate_bootstrap_prints_an_interval_per_f1(tmp_path):
+def evaluate_rules_on_three_documents(tmp_path) -> list[str]:
+    """`jianbao evaluate` of the rules-only pipeline on three gold documents with a date and a figure."""
     text = "2023年，省市场监管局查处案件12起。"
     rows = [{"id": f"d{k}", "text": text, "spans": [{"start": 0, "end": 5, "label": "DATE"}, {"start": 15, "end": 18, "label": "STAT"}]}
             for k in range(3)]
     (tmp_path / "g.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    cmd = [sys.executable, "-m", "pipeline.cli", "evaluate", "--gold", str(tmp_path / "g.jsonl"), "--model", "rules",
-           "--bootstrap", "50"]
+    return [sys.executable, "-m", "pipeline.cli", "evaluate", "--gold", str(tmp_path / "g.jsonl"), "--model", "rules"]
+
+
+def test_evaluate_bootstrap_prints_an_interval_per_f1(tmp_path):
+    cmd = evaluate_rules_on_three_documents(tmp_path) + ["--bootstrap", "50"]
     out = subprocess.run(cmd + ["--output", "json"], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
@@ -286,12 +290,7 @@ def test_evaluate_bootstrap_prints_an_interval_per_f1(tmp_path):
 
 
 def test_evaluate_against_a_baseline_prints_the_paired_difference(tmp_path):
-    text = "2023年，省市场监管局查处案件12起。"
-    rows = [{"id": f"d{k}", "text": text, "spans": [{"start": 0, "end": 5, "label": "DATE"}, {"start": 15, "end": 18, "label": "STAT"}]}
-            for k in range(3)]
-    (tmp_path / "g.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    cmd = [sys.executable, "-m", "pipeline.cli", "evaluate", "--gold", str(tmp_path / "g.jsonl"), "--model", "rules",
-           "--against", "rules"]
+    cmd = evaluate_rules_on_three_documents(tmp_path) + ["--against", "rules"]
     out = subprocess.run(cmd + ["--output", "json", "--bootstrap", "40"], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     micro = json.loads(out.stdout)["ner"]["micro"]
