@@ -264,7 +264,7 @@ def _label_value(text: str) -> tuple[str, float]:
     raise argparse.ArgumentTypeError(f"{text!r} is not LABEL=P with LABEL one of {', '.join(ENTITY_LABELS)}")
 
 
-def _draws(text: str) -> int:
+def _draw_count(text: str) -> int:
     """A number of bootstrap draws: 0 (none) or more."""
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of draws such as 1000 (0: none)")
@@ -349,11 +349,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.against:
         other = load_pipeline(args.against, segmenter=args.segmenter)
         baseline = list(zip(gold, predict_records(other, gold, gold_entities=args.gold_entities)))
-        result = compare(pairs, baseline, bootstrap=args.bootstrap or 1000)
-        print(json.dumps(result, indent=1) if args.output == "json" else compare_table(result))
+        result, render = compare(pairs, baseline, bootstrap=args.bootstrap or 1000), compare_table
     else:
-        result = score(pairs, bootstrap=args.bootstrap)
-        print(json.dumps(result, indent=1) if args.output == "json" else table(result))
+        result, render = score(pairs, bootstrap=args.bootstrap), table
+    print(json.dumps(result, indent=1) if args.output == "json" else render(result))
     if out:
         found = list(errors(pairs))
         out.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in found), encoding="utf-8")
@@ -428,7 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="compare --model with this baseline pipeline (or 'rules') on the same gold, paired by "
                          "document: each F1's difference, its 95%% interval and how often --model is better "
                          "(over --bootstrap draws, 1000 unless given)")
-    ev.add_argument("--bootstrap", type=_draws, default=0, metavar="N",
+    ev.add_argument("--bootstrap", type=_draw_count, default=0, metavar="N",
                     help="add to each F1 a 95%% interval from N resamplings of the documents (e.g. 1000): how far "
                          "a figure could move on another draw of documents like these")
     ev.add_argument("--errors", metavar="FILE",

@@ -47,10 +47,15 @@ def _counts(pairs: list[tuple[Record, Record]]) -> list[dict]:
 KINDS = (("ner", ENTITY_LABELS), ("relations", tuple(RELATIONS)))
 
 
+def _sum(docs: list[dict], kind: str) -> dict[str, Counter]:
+    """The true positive, predicted and gold counts of `kind` over these documents."""
+    return {which: sum((d[kind][which] for d in docs), Counter()) for which in ("tp", "pred", "gold")}
+
+
 def _scores(docs: list[dict]) -> dict:
     out = {}
     for kind, labels in KINDS:
-        c = {which: sum((d[kind][which] for d in docs), Counter()) for which in ("tp", "pred", "gold")}
+        c = _sum(docs, kind)
         out[kind] = {"micro": _prf(sum(c["tp"].values()), sum(c["pred"].values()), sum(c["gold"].values())),
                      "per_label": {label: {**_prf(c["tp"][label], c["pred"][label], c["gold"][label]),
                                            "support": c["gold"][label]} for label in labels}}
@@ -62,7 +67,7 @@ def _f1s(docs: list[dict], picks: list[int]) -> dict[tuple, float]:
     documents holds in the gold has no F1 here (its recall is undefined) and is left out."""
     out = {}
     for kind, labels in KINDS:
-        c = {which: sum((docs[i][kind][which] for i in picks), Counter()) for which in ("tp", "pred", "gold")}
+        c = _sum([docs[i] for i in picks], kind)
         for label in (*labels, None):
             tp, n_pred, n_gold = (sum(c[w].values()) if label is None else c[w][label] for w in ("tp", "pred", "gold"))
             if n_gold:
@@ -208,4 +213,3 @@ def compare_table(result: dict) -> str:
             better = f"{'–':>14}" if v["share_better"] is None else f"{v['share_better']:>13.0%} "
             lines.append(f"{label:<10}{v['baseline']:>9.3f}{v['model']:>8.3f}{v['diff']:>+8.3f}{interval}{better}")
     return "\n".join(lines)
-

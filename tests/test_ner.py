@@ -406,28 +406,29 @@ def test_score_is_strict_per_label_and_micro():
     assert result["relations"]["micro"] == {"p": 0.0, "r": 0.0, "f": 0.0}
 
 
-def test_score_bootstrap_gives_each_f1_an_interval_that_narrows_with_more_documents():
+def agency_right_and_wrong() -> tuple[Record, Record, Record]:
+    """A gold document, a prediction that matches it, and one that cuts its AGENCY short."""
     text = "市公安局查处案件12起"
     gold = Record("g", text, {}, [{"start": 0, "end": 4, "label": "AGENCY"}, {"start": 8, "end": 11, "label": "STAT"}])
-    right = Record("g", text, {}, gold.spans)
-    wrong = Record("g", text, {}, [{"start": 1, "end": 4, "label": "AGENCY"}, gold.spans[1]])
+    return gold, Record("g", text, {}, gold.spans), Record("g", text, {}, [{"start": 1, "end": 4, "label": "AGENCY"}, gold.spans[1]])
+
+
+def test_score_bootstrap_gives_each_f1_an_interval_that_narrows_with_more_documents():
+    gold, right, wrong = agency_right_and_wrong()
     pairs = [(gold, right), (gold, wrong)] * 3
     assert "ci95" not in score(pairs)["ner"]["micro"]  # the documented shape unless asked
     few = score(pairs, bootstrap=300)["ner"]
     lo, hi = few["per_label"]["AGENCY"]["ci95"]
     assert lo < few["per_label"]["AGENCY"]["f"] < hi and 0.0 <= lo and hi <= 1.0
     assert few["per_label"]["STAT"]["ci95"] == [1.0, 1.0]  # right in every document
-    assert few["per_label"]["ORG"]["ci95"] is None  # no gold and no prediction: nothing to say
+    assert few["per_label"]["ORG"]["ci95"] is None  # no gold of it in any draw: nothing to say
     many = score(pairs * 10, bootstrap=300)["ner"]["per_label"]["AGENCY"]["ci95"]
     assert many[1] - many[0] < hi - lo
     assert score(pairs, bootstrap=300, seed=1) == score(pairs, bootstrap=300, seed=1)
 
 
 def test_compare_pairs_two_models_on_the_same_draws():
-    text = "市公安局查处案件12起"
-    gold = Record("g", text, {}, [{"start": 0, "end": 4, "label": "AGENCY"}, {"start": 8, "end": 11, "label": "STAT"}])
-    right = Record("g", text, {}, gold.spans)
-    wrong = Record("g", text, {}, [{"start": 1, "end": 4, "label": "AGENCY"}, gold.spans[1]])
+    gold, right, wrong = agency_right_and_wrong()
     # the model is right where the baseline is wrong in 3 of 12 documents, and the same elsewhere
     model = [(gold, right)] * 6 + [(gold, right)] * 3 + [(gold, wrong)] * 3
     baseline = [(gold, right)] * 6 + [(gold, wrong)] * 3 + [(gold, wrong)] * 3
