@@ -185,8 +185,7 @@ def _org_person_score(text: str) -> float:
 
 
 # meta.selection of the passages each later round added to train (round 1 is everything else)
-ROUNDS = {2: "more", 3: "more-3", 4: "more-4", 5: "more-5", 6: "more-6", 7: "more-7", 8: "more-8", 9: "more-9",
-          10: "more-10", 11: "more-11"}
+ROUNDS = {2: "more", **{n: f"more-{n}" for n in range(3, 12)}}
 # the least a news item of rounds 2-4 names: (bodies, enforcement words); by round 3 the days left hold
 # almost no enforcement item, and any domestic item naming bodies teaches the weak labels. From round 5 on
 # the score alone chooses.

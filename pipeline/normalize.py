@@ -3,8 +3,9 @@
 `normalize` repairs what scraping did to an article (encoding, HTML, character
 references left in plain text, pinyin glosses, GBK misalignment, traditional
 characters, ASCII punctuation, stray whitespace, trailing page chrome) and
-keeps, for every output character, the span of the raw text it came from. Stages run in a fixed order; each is a set
-of edits on a `Tracked` text, so the offsets survive every stage.
+keeps, for every output character, the span of the raw text it came from.
+Stages run in a fixed order; each is a set of edits on a `Tracked` text, so
+the offsets survive every stage.
 """
 
 from __future__ import annotations
