@@ -13,8 +13,10 @@ import re
 from .tracked import Tracked
 
 _LOOKS_HTML = re.compile(r"<(?:!doctype\s+html|html|head|body|p|div|br|article|span|table)\b", re.I)
+# a character reference (&nbsp;, &amp;, &#8220;, &#x201C;): in a page, and left as text in scraped feeds
+CHARACTER_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _TOKEN = re.compile(
-    r"<!--.*?-->|<(script|style|noscript|template)\b.*?</\1\s*>|<[^>]*>|&#?\w+;|[^<&]+|[<&]",
+    r"<!--.*?-->|<(script|style|noscript|template)\b.*?</\1\s*>|<[^>]*>|" + CHARACTER_REFERENCE.pattern + r"|[^<&]+|[<&]",
     re.I | re.S,
 )
 # A lost paragraph is searched for at most this far ahead, so that one

@@ -140,12 +140,10 @@ def _punctuation(t: Tracked, notes: list[str]) -> Tracked:
 
 # --- character references ----------------------------------------------------------
 
-# Scraped text feeds often keep a page's character references (&nbsp;, &amp;, &#8220;) as text.
-_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
-
 
 def _entities(t: Tracked, notes: list[str]) -> Tracked:
-    """Decode HTML character references left in plain text; an unknown name stays as written."""
+    """Decode the character references a page's text often keeps in scraped feeds (&nbsp;, &amp;, &#8220;);
+    an unknown name stays as written."""
     decoded = []
 
     def decode(m: re.Match[str]) -> str | None:
@@ -155,7 +153,7 @@ def _entities(t: Tracked, notes: list[str]) -> Tracked:
         decoded.append(m.group())
         return c
 
-    out = t.sub(_ENTITY, decode)
+    out = t.sub(html_stage.CHARACTER_REFERENCE, decode)
     if decoded:
         notes.append(f"entities-decoded: {len(decoded)}")
     return out
