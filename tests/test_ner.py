@@ -261,6 +261,40 @@ def test_evaluate_command_prints_the_documented_json(trained, tmp_path):
     assert bad.returncode == 2 and "does not exist" in bad.stderr
 
 
+def test_an_ensemble_reads_the_mean_of_its_models_probabilities(trained, tmp_path, capsys):
+    import torch
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    from evaluation.ensemble import ensemble, main
+    from pipeline.annotations.records import AnnotationError
+    from pipeline.models import load_pipeline
+
+    labels = {"num_labels": len(BIO), "id2label": dict(enumerate(BIO)), "label2id": {t: i for i, t in enumerate(BIO)}}
+    other = AutoModelForTokenClassification.from_pretrained(trained / "base", **labels).eval()  # a fresh head
+    other.save_pretrained(tmp_path / "other")
+    AutoTokenizer.from_pretrained(trained / "base").save_pretrained(tmp_path / "other")
+    nlp = load_pipeline(trained / "out" / "pipeline")
+    alone = nlp.get_pipe("jianbao_ner").model
+    ner = ensemble(load_pipeline(trained / "out" / "pipeline"), [tmp_path / "other"]).get_pipe("jianbao_ner")
+    window = ner.encoder.windows(TEXTS[0][0])[0]
+    ids, mask = torch.tensor([window.input_ids]), torch.ones(1, len(window.input_ids), dtype=torch.long)
+    with torch.inference_mode():
+        mean = torch.softmax(ner.model(input_ids=ids, attention_mask=mask).logits, -1)
+        want = sum(torch.softmax(m(input_ids=ids, attention_mask=mask).logits, -1) for m in (alone, other)) / 2
+    assert torch.allclose(mean, want, atol=1e-5)
+    assert not torch.allclose(mean, torch.softmax(alone(input_ids=ids, attention_mask=mask).logits, -1), atol=1e-3)
+
+    AutoModelForTokenClassification.from_pretrained(trained / "base", num_labels=3).save_pretrained(tmp_path / "three")
+    with pytest.raises(AnnotationError, match="--with .*three: its labels .* differ"):
+        ensemble(load_pipeline(trained / "out" / "pipeline"), [tmp_path / "three"])
+    with pytest.raises(AnnotationError, match="no HF model folder"):
+        ensemble(load_pipeline(trained / "out" / "pipeline"), [tmp_path / "missing"])
+    assert main(["--gold", str(trained / "dev.jsonl"), "--model", str(trained / "out" / "pipeline"),
+                 "--with", str(trained / "out" / "model"), "--bootstrap", "10", "--output", "json"]) == 0
+    itself = json.loads(capsys.readouterr().out)  # a model averaged with itself reads as the model alone
+    assert itself["ner"]["micro"]["diff"] == 0 and itself["ner"]["micro"]["model"] > 0
+
+
 def test_evaluate_without_a_pipeline_is_a_clear_error(tmp_path):
     (tmp_path / "g.jsonl").write_text(json.dumps({"id": "a", "text": "x"}) + "\n")
     out = subprocess.run([sys.executable, "-m", "pipeline.cli", "evaluate", "--gold", str(tmp_path / "g.jsonl"),
