@@ -295,6 +295,51 @@ def test_an_ensemble_reads_the_mean_of_its_models_probabilities(trained, tmp_pat
     assert itself["ner"]["micro"]["diff"] == 0 and itself["ner"]["micro"]["model"] > 0
 
 
+def test_distil_loss_is_the_gold_cross_entropy_and_the_teachers_kl_each_over_its_own_positions():
+    import torch
+
+    from training.train_ner import distill_loss
+
+    logits = torch.randn(2, 5, len(BIO))
+    labels = torch.tensor([[-100, 1, 0, 2, -100], [-100] * 5])  # the second window is unlabeled text
+    gold = labels != -100
+    ce = torch.nn.functional.cross_entropy(logits[gold], labels[gold])
+    own = torch.softmax(logits, -1)
+    own[:, 0] = 0  # no target on <s>
+    # a teacher that agrees with the model adds nothing; one that is the gold adds the same cross-entropy
+    assert torch.isclose(distill_loss(logits, labels, own, 0.3), 0.7 * ce, atol=1e-5)
+    onehot = torch.zeros_like(own)
+    onehot[gold] = torch.nn.functional.one_hot(labels[gold], len(BIO)).float()
+    assert torch.isclose(distill_loss(logits, labels, onehot, 0.3), ce, atol=1e-5)
+    uniform = torch.full((1, 5, len(BIO)), 1 / len(BIO))  # unlabeled text alone: half the mean KL, finite
+    kl = (uniform * (uniform.log() - torch.log_softmax(logits[1:], -1))).sum(-1).mean()
+    assert torch.isclose(distill_loss(logits[1:], labels[1:], uniform, 0.5), 0.5 * kl, atol=1e-5) and kl > 0
+
+
+def test_distillation_trains_on_gold_and_unlabeled_text_without_dev_or_test(trained, tmp_path):
+    from pipeline.annotations.records import AnnotationError
+    from training.train_ner import main
+
+    texts = tmp_path / "texts.jsonl"
+    unseen = TEXTS[0][0][::-1]  # the vocabulary, in no order the gold splits have
+    texts.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n"
+                             for t in (unseen + "\n" + TEXTS[1][0], unseen[5:] + unseen[:5])), encoding="utf-8")
+    config = json.loads((trained / "config.json").read_text(encoding="utf-8"))
+    config.update({"output_dir": str(tmp_path / "out"), "init_model": str(trained / "out" / "model"), "epochs": 2,
+                   "teacher": [str(trained / "out" / "model")], "teacher_weight": 0.5,
+                   "unlabeled": [{"path": str(texts), "field": "text"}]})
+    (tmp_path / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    main(str(tmp_path / "config.json"))
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["unlabeled_paragraphs_dropped"] == 1  # TEXTS[1] is in dev and test here
+    assert metrics["unlabeled_windows"] >= 2 and metrics["teacher"] == config["teacher"]
+    assert (tmp_path / "out" / "pipeline" / "config.cfg").is_file()
+    del config["teacher"]
+    (tmp_path / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(AnnotationError, match="'unlabeled' text has no gold, so it needs a 'teacher'"):
+        main(str(tmp_path / "config.json"))
+
+
 def test_evaluate_without_a_pipeline_is_a_clear_error(tmp_path):
     (tmp_path / "g.jsonl").write_text(json.dumps({"id": "a", "text": "x"}) + "\n")
     out = subprocess.run([sys.executable, "-m", "pipeline.cli", "evaluate", "--gold", str(tmp_path / "g.jsonl"),

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.annotations.records import AnnotationError, read_records
+from pipeline.annotations.records import AnnotationError
 from pipeline.encoding import CharEncoder
+from training.texts import EXCLUDE_RUN, held_out_runs, keep_paragraphs, read_texts
 from training.train_ner import JSONConfig, attention, base_tokenizer
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ class MLMConfig(JSONConfig):
     base_model: str = "models/base/multilingual-e5-small-chars"
     build_base: bool = True
     exclude: list[str] = field(default_factory=lambda: ["annotations/dev.jsonl", "annotations/test.jsonl"])
-    exclude_run: int = 20  # characters in common that make a paragraph held-out text
+    exclude_run: int = EXCLUDE_RUN
     max_length: int = 256
     mlm_probability: float = 0.15
     heldout: float = 0.02  # share of windows kept out of training to measure the loss on
@@ -50,62 +51,6 @@ class MLMConfig(JSONConfig):
     threads: int = 0
     use_cpu: bool = False
     bf16: bool | None = None
-
-
-def read_texts(cfg: MLMConfig) -> list[str]:
-    """The documents the config names, in a fixed order."""
-    docs = []
-    for source in cfg.texts:
-        path = Path(source.get("path", ""))
-        if path.is_dir():
-            files = sorted(path.glob(source.get("glob", "*.txt")))
-            if not files:
-                raise AnnotationError(f"{path}: no files match {source.get('glob', '*.txt')!r}; fix 'glob' in the config")
-            docs += [f.read_text(encoding="utf-8") for f in files]
-        elif path.is_file() and "field" in source:
-            with path.open(encoding="utf-8") as fh:
-                for n, line in enumerate(fh, 1):
-                    if line.strip():
-                        try:
-                            row = json.loads(line)
-                        except json.JSONDecodeError as err:
-                            raise AnnotationError(f"{path}:{n}: not a JSON object ({err.msg}); fix or drop that line") from None
-                        if not isinstance(row, dict) or not isinstance(row.get(source["field"]), str):
-                            raise AnnotationError(f"{path}:{n}: no text field {source['field']!r}")
-                        docs.append(row[source["field"]])
-        else:
-            raise AnnotationError(f"text source {source}: give an existing folder (with 'glob') or a JSONL file "
-                                  "(with 'field'); fix its path in the config")
-    return docs
-
-
-def _compact(text: str) -> str:
-    return "".join(text.split())
-
-
-def held_out_runs(paths: list[str], run: int) -> set[str]:
-    """Every run of `run` characters (whitespace removed) in the gold files that must stay unseen."""
-    runs = set()
-    for path in paths:
-        for r in read_records(path):
-            t = _compact(r.text)
-            runs.update(t[i:i + run] for i in range(len(t) - run + 1))
-    return runs
-
-
-def keep_paragraphs(doc: str, runs: set[str], run: int) -> tuple[str, int]:
-    """The document without paragraphs that share a run with held-out text (or are shorter than a run:
-    headings and page furniture), and how many were dropped."""
-    kept, dropped = [], 0
-    for para in doc.split("\n"):
-        t = _compact(para)
-        if not t:
-            continue
-        if len(t) < run or any(t[i:i + run] in runs for i in range(len(t) - run + 1)):
-            dropped += 1
-        else:
-            kept.append(para)
-    return "\n".join(kept), dropped
 
 
 def heldout_loss(model, held: Mapping[str, torch.Tensor], batch_size: int, bf16: bool) -> float:
@@ -144,7 +89,7 @@ def main(config_path: str) -> Path:
     # 1. text, without what evaluation reads
     runs = held_out_runs(cfg.exclude, cfg.exclude_run)
     docs, dropped = [], 0
-    for doc in read_texts(cfg):
+    for doc in read_texts(cfg.texts):
         kept, n = keep_paragraphs(doc, runs, cfg.exclude_run)
         docs.append(kept)
         dropped += n

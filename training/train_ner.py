@@ -23,6 +23,8 @@ from pipeline.annotations.convert import LabelMap, convert
 from pipeline.annotations.records import AnnotationError, Record, read_json, read_records
 from pipeline.encoding import BIO, CharEncoder, char_tags
 from training.augment import NAME_LABELS, oversample, replace_mentions
+from training.teacher import load_models, mean_model, probabilities
+from training.texts import EXCLUDE_RUN, held_out_runs, keep_paragraphs, read_texts
 
 
 class JSONConfig:
@@ -63,6 +65,12 @@ class Config(JSONConfig):
     # {"path", "mapping", "limit", "ignore": [labels whose spans are masked out of the loss],
     #  "silver": [labels the corpus lacks, drafted by the rules where nothing else is marked]}
     public: list[dict] = field(default_factory=list)
+    # distillation (training/teacher.py): fine-tuned model folders whose mean probabilities the model also
+    # learns, on every training window and on the `unlabeled` text, which has no gold
+    teacher: list[str] = field(default_factory=list)
+    teacher_weight: float = 0.5  # the teacher's share of the loss; the rest is the gold's cross-entropy
+    unlabeled: list[dict] = field(default_factory=list)  # text sources, as "texts" in configs/mlm_gov.json
+    unlabeled_windows: int = 0  # windows of that text drawn with the seed; 0 takes them all
     max_length: int = 256
     stride: int = 32
     epochs: float = 10
@@ -134,6 +142,53 @@ def encode(records: list[Record], encoder: CharEncoder) -> dict[str, list]:
             rows["input_ids"].append(w.input_ids)
             rows["labels"].append([-100] + [-100 if c in masked else label_id[tags[c]] for c in w.chars] + [-100])
     return rows
+
+
+def unlabeled_windows(cfg: Config, encoder: CharEncoder) -> tuple[list[list[int]], int]:
+    """Windows of the `unlabeled` text, drawn with the seed, and how many paragraphs were dropped for
+    sharing a run of characters with dev or test (the teacher's view of those must not leak in)."""
+    runs = held_out_runs([cfg.gold_dev, cfg.gold_test], EXCLUDE_RUN)
+    windows, dropped = [], 0
+    for doc in read_texts(cfg.unlabeled):
+        kept, n = keep_paragraphs(doc, runs, EXCLUDE_RUN)
+        dropped += n
+        windows += [w.input_ids for w in encoder.windows(kept)] if kept else []
+    random.Random(cfg.seed).shuffle(windows)
+    return windows[:cfg.unlabeled_windows or None], dropped
+
+
+class TeacherCollator:
+    """Pads the teacher's probabilities of each window beside its gold labels, as `teacher_probs` (rows
+    of zeros carry no target: specials and padding)."""
+
+    def __init__(self, base, soft: list[np.ndarray]):
+        self.base, self.soft = base, soft
+
+    def __call__(self, features: list[dict]) -> dict:
+        import torch
+
+        rows = [f.pop("row") for f in features] if "row" in features[0] else None
+        batch = self.base(features)
+        if rows is not None:
+            probs = torch.zeros(len(rows), batch["input_ids"].shape[1], len(BIO))
+            for i, r in enumerate(rows):
+                probs[i, :len(self.soft[r])] = torch.from_numpy(self.soft[r].astype(np.float32))
+            batch["teacher_probs"] = probs
+        return batch
+
+
+def distill_loss(logits, labels, teacher, weight: float):
+    """(1 - weight) x the gold's cross-entropy over the positions it labels, plus weight x the KL divergence
+    from the teacher's probabilities over the positions it has them for. Each part is a mean over its
+    own positions, so a batch of unlabeled text alone still gives a finite loss."""
+    import torch
+
+    logp = torch.log_softmax(logits.float(), -1)
+    gold = labels != -100
+    ce = -logp.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)[gold].sum() / gold.sum().clamp(min=1)
+    has = teacher.sum(-1) > 0
+    kl = (teacher * (torch.log(teacher.clamp(min=1e-8)) - logp)).sum(-1)[has].sum() / has.sum().clamp(min=1)
+    return (1 - weight) * ce + weight * kl
 
 
 def seqeval_scores(predictions: np.ndarray, labels: np.ndarray) -> tuple[dict, str]:
@@ -226,6 +281,10 @@ def main(config_path: str, resume: bool = False) -> Path:
     from pipeline.ner import native_bf16
 
     cfg = Config.load(config_path)
+    if cfg.unlabeled and not cfg.teacher:
+        raise AnnotationError(f"{config_path}: 'unlabeled' text has no gold, so it needs a 'teacher' to learn from")
+    if not 0 < cfg.teacher_weight <= 1:
+        raise AnnotationError(f"{config_path}: teacher_weight {cfg.teacher_weight} must be above 0 and at most 1")
     out = Path(cfg.output_dir)
     checkpoint = last_checkpoint(out)
     if resume and checkpoint is None:
@@ -237,6 +296,9 @@ def main(config_path: str, resume: bool = False) -> Path:
     set_seed(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    on_gpu = torch.cuda.is_available() and not cfg.use_cpu
+    if cfg.bf16 is None:
+        cfg.bf16 = torch.cuda.is_bf16_supported() if on_gpu else native_bf16()
 
     # 1. base encoder
     tokenizer = base_tokenizer(cfg.base_model, cfg.build_base)
@@ -248,15 +310,27 @@ def main(config_path: str, resume: bool = False) -> Path:
     train = oversample(gold + swapped, cfg.oversample_gold, cfg.oversample_selection) + public_records(cfg)
     dev, test = list(read_records(cfg.gold_dev)), list(read_records(cfg.gold_test))
     eval_encoder = CharEncoder(tokenizer, cfg.max_length, 0)
-    train_ds = Dataset.from_dict(encode(train, encoder)).shuffle(seed=cfg.seed)
+    rows = encode(train, encoder)
+    extra, dropped = unlabeled_windows(cfg, encoder) if cfg.unlabeled else ([], 0)
+    rows["input_ids"] += extra
+    rows["labels"] += [[-100] * len(w) for w in extra]
+    soft: list[np.ndarray] = []
+    if cfg.teacher:
+        teacher = mean_model(load_models(cfg.teacher, BIO, tokenizer.get_vocab(), "teacher"))
+        started = time.time()
+        soft = probabilities(teacher.to("cuda" if on_gpu else "cpu"), rows["input_ids"], encoder.pad, cfg.batch_size,
+                             cfg.bf16)
+        del teacher
+        rows["row"] = list(range(len(rows["input_ids"])))
+        print(f"teacher: {len(cfg.teacher)} model(s) read {len(soft)} windows ({len(extra)} of unlabeled text, "
+              f"{dropped} paragraphs dropped: dev or test text, or headings) in {time.time() - started:.0f} s",
+              file=sys.stderr)
+    train_ds = Dataset.from_dict(rows).shuffle(seed=cfg.seed)
     dev_ds, test_ds = Dataset.from_dict(encode(dev, eval_encoder)), Dataset.from_dict(encode(test, eval_encoder))
     print(f"windows: train {len(train_ds)}, dev {len(dev_ds)}, test {len(test_ds)}", file=sys.stderr)
 
     # 3. model and trainer
     labels = {"num_labels": len(BIO), "id2label": dict(enumerate(BIO)), "label2id": {t: i for i, t in enumerate(BIO)}}
-    on_gpu = torch.cuda.is_available() and not cfg.use_cpu
-    if cfg.bf16 is None:
-        cfg.bf16 = torch.cuda.is_bf16_supported() if on_gpu else native_bf16()
     attn = {"attn_implementation": attention(on_gpu, cfg.bf16)}
     if cfg.init_model:
         model = AutoModelForTokenClassification.from_pretrained(cfg.init_model, dtype=torch.float32, **attn)
@@ -277,11 +351,22 @@ def main(config_path: str, resume: bool = False) -> Path:
         per_device_eval_batch_size=cfg.batch_size, warmup_steps=cfg.warmup, weight_decay=cfg.weight_decay,
         eval_strategy="epoch", save_strategy="epoch", save_total_limit=2, load_best_model_at_end=True,
         metric_for_best_model="f1", logging_steps=20, train_sampling_strategy="group_by_length", report_to=[], seed=cfg.seed, use_cpu=not on_gpu,
-        bf16=cfg.bf16, dataloader_num_workers=0)
-    trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=dev_ds,
-                      data_collator=DataCollatorForTokenClassification(tokenizer),
-                      compute_metrics=compute_metrics,
-                      callbacks=[EarlyStoppingCallback(early_stopping_patience=cfg.patience)])
+        bf16=cfg.bf16, dataloader_num_workers=0, remove_unused_columns=not soft)
+
+    class DistillingTrainer(Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            teacher = inputs.pop("teacher_probs", None)
+            if teacher is None:  # evaluation, or no teacher: the model's own cross-entropy
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            labels = inputs.pop("labels")
+            outputs = model(**inputs)
+            loss = distill_loss(outputs.logits, labels, teacher, cfg.teacher_weight)
+            return (loss, outputs) if return_outputs else loss
+
+    trainer = DistillingTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=dev_ds,
+                                data_collator=TeacherCollator(DataCollatorForTokenClassification(tokenizer), soft),
+                                compute_metrics=compute_metrics,
+                                callbacks=[EarlyStoppingCallback(early_stopping_patience=cfg.patience)])
     started = time.time()
     trainer.train(resume_from_checkpoint=checkpoint if resume else None)
     seconds = time.time() - started
@@ -298,7 +383,9 @@ def main(config_path: str, resume: bool = False) -> Path:
                      "resumed_from": Path(checkpoint).name if resume else None,
                      "public": cfg.public, "oversample_gold": cfg.oversample_gold,
                      "oversample_selection": cfg.oversample_selection, "replace_mentions": cfg.replace_mentions,
-                     "replace_labels": cfg.replace_labels}
+                     "replace_labels": cfg.replace_labels, "teacher": cfg.teacher,
+                     "teacher_weight": cfg.teacher_weight if cfg.teacher else None, "unlabeled": cfg.unlabeled,
+                     "unlabeled_windows": len(extra), "unlabeled_paragraphs_dropped": dropped}
     reports = []
     for name, ds in (("dev", dev_ds), ("test", test_ds)):
         pred = trainer.predict(ds)
