@@ -338,6 +338,10 @@ def test_distillation_trains_on_gold_and_unlabeled_text_without_dev_or_test(trai
     (tmp_path / "config.json").write_text(json.dumps(config), encoding="utf-8")
     with pytest.raises(AnnotationError, match="'unlabeled' text has no gold, so it needs a 'teacher'"):
         main(str(tmp_path / "config.json"))
+    config.update({"teacher": [str(trained / "out" / "model")], "teacher_weight": 0})
+    (tmp_path / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(AnnotationError, match="teacher_weight 0 must be above 0 and at most 1"):
+        main(str(tmp_path / "config.json"))
 
 
 def test_evaluate_without_a_pipeline_is_a_clear_error(tmp_path):
