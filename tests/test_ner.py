@@ -73,7 +73,8 @@ def trained(tmp_path_factory) -> Path:
 def test_training_writes_model_metrics_report_and_pipeline(trained):
     out = trained / "out"
     metrics = json.loads((out / "metrics.json").read_text())
-    assert {"dev", "test", "train_seconds"} <= set(metrics) and "STAT" in metrics["dev"]["per_label"]
+    assert {"dev", "train_seconds"} <= set(metrics) and "STAT" in metrics["dev"]["per_label"]
+    assert "test" not in metrics  # unread unless report_test asks for it
     assert "precision" in (out / "seqeval_report.txt").read_text()
     assert json.loads((out / "model" / "config.json").read_text())["dtype"] == "float16"
     assert (out / "pipeline" / "config.cfg").is_file()
@@ -327,12 +328,13 @@ def test_distillation_trains_on_gold_and_unlabeled_text_without_dev_or_test(trai
     config = json.loads((trained / "config.json").read_text(encoding="utf-8"))
     config.update({"output_dir": str(tmp_path / "out"), "init_model": str(trained / "out" / "model"), "epochs": 2,
                    "teacher": [str(trained / "out" / "model")], "teacher_weight": 0.5,
-                   "unlabeled": [{"path": str(texts), "field": "text"}]})
+                   "unlabeled": [{"path": str(texts), "field": "text"}], "report_test": True})
     (tmp_path / "config.json").write_text(json.dumps(config), encoding="utf-8")
     main(str(tmp_path / "config.json"))
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["unlabeled_paragraphs_dropped"] == 1  # TEXTS[1] is in dev and test here
     assert metrics["unlabeled_windows"] >= 2 and metrics["teacher"] == config["teacher"]
+    assert "STAT" in metrics["test"]["per_label"] and "== test" in (tmp_path / "out" / "seqeval_report.txt").read_text()
     assert (tmp_path / "out" / "pipeline" / "config.cfg").is_file()
     del config["teacher"]
     (tmp_path / "config.json").write_text(json.dumps(config), encoding="utf-8")

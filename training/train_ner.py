@@ -57,6 +57,9 @@ class Config(JSONConfig):
     gold_train: str = "annotations/train.jsonl"
     gold_dev: str = "annotations/dev.jsonl"
     gold_test: str = "annotations/test.jsonl"
+    # also score the test split at the end (metrics.json, the report); off, test stays unread while runs are
+    # compared and chosen on dev, and is read once for the chosen one (`jianbao evaluate`)
+    report_test: bool = False
     oversample_gold: int = 1
     # gold records repeated this many times more by meta.selection, e.g. {"seed": 4} for the bulletins
     oversample_selection: dict[str, int] = field(default_factory=dict)
@@ -308,7 +311,7 @@ def main(config_path: str, resume: bool = False) -> Path:
     gold = list(read_records(cfg.gold_train))
     swapped = replace_mentions(gold, cfg.replace_mentions, tuple(cfg.replace_labels), seed=cfg.seed)
     train = oversample(gold + swapped, cfg.oversample_gold, cfg.oversample_selection) + public_records(cfg)
-    dev, test = list(read_records(cfg.gold_dev)), list(read_records(cfg.gold_test))
+    dev = list(read_records(cfg.gold_dev))
     eval_encoder = CharEncoder(tokenizer, cfg.max_length, 0)
     rows = encode(train, encoder)
     extra, dropped = unlabeled_windows(cfg, encoder) if cfg.unlabeled else ([], 0)
@@ -326,8 +329,11 @@ def main(config_path: str, resume: bool = False) -> Path:
               f"{dropped} paragraphs dropped: dev or test text, or headings) in {time.time() - started:.0f} s",
               file=sys.stderr)
     train_ds = Dataset.from_dict(rows).shuffle(seed=cfg.seed)
-    dev_ds, test_ds = Dataset.from_dict(encode(dev, eval_encoder)), Dataset.from_dict(encode(test, eval_encoder))
-    print(f"windows: train {len(train_ds)}, dev {len(dev_ds)}, test {len(test_ds)}", file=sys.stderr)
+    dev_ds = Dataset.from_dict(encode(dev, eval_encoder))
+    scored = {"dev": dev_ds}
+    if cfg.report_test:
+        scored["test"] = Dataset.from_dict(encode(list(read_records(cfg.gold_test)), eval_encoder))
+    print("windows: " + ", ".join(f"{k} {len(v)}" for k, v in {"train": train_ds, **scored}.items()), file=sys.stderr)
 
     # 3. model and trainer
     labels = {"num_labels": len(BIO), "id2label": dict(enumerate(BIO)), "label2id": {t: i for i, t in enumerate(BIO)}}
@@ -387,7 +393,7 @@ def main(config_path: str, resume: bool = False) -> Path:
                      "teacher_weight": cfg.teacher_weight if cfg.teacher else None, "unlabeled": cfg.unlabeled,
                      "unlabeled_windows": len(extra), "unlabeled_paragraphs_dropped": dropped}
     reports = []
-    for name, ds in (("dev", dev_ds), ("test", test_ds)):
+    for name, ds in scored.items():
         pred = trainer.predict(ds)
         scores, report = seqeval_scores(pred.predictions.argmax(-1), pred.label_ids)
         metrics[name] = scores
