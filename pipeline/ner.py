@@ -90,27 +90,15 @@ class TransformerNER:
     def predict(self, texts: list[str], boundaries: list[set[int]] | None = None) -> list[list[dict]]:
         """Character spans {start, end, label, confidence} for each text; `boundaries`, each text's word
         boundaries (character offsets), make edges inside a word cost `word_edge_penalty`."""
-        import torch
-
         if self.model is None:
             raise NERModelError(f"component {self.name!r} has no model: load a trained pipeline with spacy.load")
         per_text = [self.encoder.windows(t) for t in texts]
         flat = [(i, w) for i, ws in enumerate(per_text) for w in ws]
+        rows = window_probabilities(self.model, [w.input_ids for _, w in flat], self.encoder.pad, self.batch_size,
+                                    self.bf16)
         probs: list[list[np.ndarray]] = [[] for _ in texts]
-        order = sorted(range(len(flat)), key=lambda j: len(flat[j][1].input_ids))
-        results: dict[int, np.ndarray] = {}
-        for b in range(0, len(order), self.batch_size):
-            batch = [flat[j][1] for j in order[b:b + self.batch_size]]
-            width = max(len(w.input_ids) for w in batch)
-            ids = torch.tensor([w.input_ids + [self.encoder.pad] * (width - len(w.input_ids)) for w in batch])
-            mask = torch.tensor([[1] * len(w.input_ids) + [0] * (width - len(w.input_ids)) for w in batch])
-            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-                logits = self.model(input_ids=ids, attention_mask=mask).logits
-            p = torch.softmax(logits.float(), dim=-1).numpy()
-            for j, w, row in zip(order[b:b + self.batch_size], batch, p):
-                results[j] = row[1:1 + len(w.chars)]
-        for j, (i, _) in enumerate(flat):
-            probs[i].append(results[j])
+        for (i, w), row in zip(flat, rows):
+            probs[i].append(row[1:1 + len(w.chars)])  # the content tokens, without <s> and </s>
         words = boundaries or [None] * len(texts)
         return [conform(t, decode(t, ws, ps, self.labels, b, self.word_edge_penalty), self._confident)
                 for t, ws, ps, b in zip(texts, per_text, probs, words)]
@@ -148,6 +136,27 @@ class TransformerNER:
     def from_disk(self, path, *, exclude=tuple()) -> "TransformerNER":
         self.load(path)
         return self
+
+
+def window_probabilities(model, windows: list[list[int]], pad: int, batch_size: int, bf16: bool) -> list[np.ndarray]:
+    """Per window of input ids, the model's label probabilities at each of its positions, specials included.
+    Windows are batched by length, so little of a batch is padding; with `bf16` the matrix products run
+    in bf16 (autocast) on the model's device."""
+    import torch
+
+    device = next(model.parameters()).device
+    out: list[np.ndarray] = [np.empty(0)] * len(windows)
+    order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+    for b in range(0, len(order), batch_size):
+        picks = order[b:b + batch_size]
+        width = max(len(windows[i]) for i in picks)
+        ids = torch.tensor([windows[i] + [pad] * (width - len(windows[i])) for i in picks])
+        mask = torch.tensor([[1] * len(windows[i]) + [0] * (width - len(windows[i])) for i in picks])
+        with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+        for i, row in zip(picks, torch.softmax(logits.float(), dim=-1).cpu().numpy()):
+            out[i] = row[:len(windows[i])]
+    return out
 
 
 def _split_at(doc: Doc, cuts: set[int]) -> Doc:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.annotations.records import AnnotationError
+from pipeline.ner import window_probabilities
 
 
 def load_models(paths: list[str | Path], labels: list[str], vocab: dict[str, int], what: str) -> list:
@@ -58,21 +59,9 @@ def mean_model(models: list):
 def probabilities(model, windows: list[list[int]], pad: int, batch_size: int, bf16: bool) -> list[np.ndarray]:
     """Per window, the model's label probabilities at each position (float16, to keep thousands of
     windows in memory), with the rows of the first and last token (<s>, </s>) zero: no target there."""
-    import torch
-
-    device = next(model.parameters()).device
-    out: list[np.ndarray | None] = [None] * len(windows)
-    order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
-    for b in range(0, len(order), batch_size):
-        picks = order[b:b + batch_size]
-        width = max(len(windows[i]) for i in picks)
-        ids = torch.tensor([windows[i] + [pad] * (width - len(windows[i])) for i in picks])
-        mask = torch.tensor([[1] * len(windows[i]) + [0] * (width - len(windows[i])) for i in picks])
-        with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
-        p = torch.softmax(logits.float(), -1).cpu().numpy()
-        for i, row in zip(picks, p):
-            row = row[:len(windows[i])].astype(np.float16)
-            row[0] = row[-1] = 0
-            out[i] = row
+    out = []
+    for row in window_probabilities(model, windows, pad, batch_size, bf16):
+        row = row.astype(np.float16)
+        row[0] = row[-1] = 0
+        out.append(row)
     return out
