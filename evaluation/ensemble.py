@@ -17,8 +17,8 @@ import json
 import sys
 from pathlib import Path
 
-from pipeline.annotations.records import AnnotationError, read_records
-from pipeline.evaluate import compare, compare_table, predict_records
+from pipeline.annotations.records import AnnotationError
+from pipeline.evaluate import compare, compare_table, predict_records, read_gold
 from pipeline.models import SHIPPED, load_pipeline
 from training.teacher import load_models, mean_model
 
@@ -42,9 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", choices=("table", "json"), default="table")
     args = parser.parse_args(argv)
 
-    gold = list(read_records(args.gold))
-    if not gold:
-        raise AnnotationError(f"{args.gold}: no records to evaluate on")
+    gold = read_gold(args.gold)
     alone = list(zip(gold, predict_records(load_pipeline(args.model, segmenter=args.segmenter), gold)))
     averaged = ensemble(load_pipeline(args.model, segmenter=args.segmenter), args.others)
     result = compare(list(zip(gold, predict_records(averaged, gold))), alone, bootstrap=args.bootstrap)

@@ -328,19 +328,10 @@ def _pretrain(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .annotations.records import read_records
-    from .annotations.validate import validate
-    from .evaluate import compare, compare_table, errors, predict_records, score, table
+    from .evaluate import compare, compare_table, errors, predict_records, read_gold, score, table
     from .models import load_pipeline
 
-    gold = list(read_records(args.gold))
-    if not gold:
-        raise AnnotationError(f"{args.gold}: no records to evaluate on")
-    # a span off the text or of no spec label would be scored as a miss the model could never avoid
-    broken = [p for p in validate(gold, check_normalized=False) if p.kind != "whitespace"]
-    if broken:
-        raise AnnotationError(f"{args.gold}: {len(broken)} problem(s) in the gold (first: {broken[0]}); fix them "
-                              f"(`jianbao annotations validate {args.gold}` lists them all)")
+    gold = read_gold(args.gold)
     out = Path(args.errors) if args.errors else None
     if out and not out.parent.is_dir():  # before the pipeline runs, not after
         raise AnnotationError(f"--errors {out}: folder {out.parent} does not exist; create it or write elsewhere")

@@ -12,8 +12,23 @@ import random
 from collections import Counter
 from collections.abc import Iterator
 
-from .annotations.records import Record
+from .annotations.records import AnnotationError, Record, read_records
 from .labels import ENTITY_LABELS, RELATIONS
+
+
+def read_gold(path: str) -> list[Record]:
+    """The gold records of `path`, refused when empty or when a span could never be matched: a span off
+    the text or of no spec label would be scored as a miss the model could never avoid."""
+    from .annotations.validate import validate
+
+    gold = list(read_records(path))
+    if not gold:
+        raise AnnotationError(f"{path}: no records to evaluate on")
+    broken = [p for p in validate(gold, check_normalized=False) if p.kind != "whitespace"]
+    if broken:
+        raise AnnotationError(f"{path}: {len(broken)} problem(s) in the gold (first: {broken[0]}); fix them "
+                              f"(`jianbao annotations validate {path}` lists them all)")
+    return gold
 
 
 def _prf(tp: int, n_pred: int, n_gold: int) -> dict:
