@@ -1,7 +1,7 @@
 """A pipeline's NER read as an ensemble: the mean per-character probabilities of its own model and of
 other fine-tuned models, against the pipeline alone on the same gold (paired, as `jianbao evaluate --against`).
 
-    python -m evaluation.ensemble --gold annotations/dev.jsonl --with models/runs/r5-seed42/stage3/model
+    python -m evaluation.ensemble --gold annotations/dev.jsonl --with models/runs/ner-r5-stage3-s42/model
         [--model models/jianbao-ner] [--bootstrap 1000] [--segmenter char] [--output json]
 
 Decoding stays the pipeline's own (windows, word-edge prior, thresholds, conventions); only the

@@ -316,7 +316,7 @@ def _model_pkuseg(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from training.train_ner import train
 
-    train(args.config, resume=args.resume)
+    train(args.config, resume=args.resume, seed=args.seed)
     return 0
 
 
@@ -401,6 +401,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true",
                        help="continue a stopped run from its last epoch checkpoint (OUTPUT_DIR/checkpoints); "
                             "a recipe skips the stages that finished")
+    train.add_argument("--seed", type=int,
+                       help="train with this seed instead of the config's, into OUTPUT_DIR-sSEED (each stage of a "
+                            "recipe continuing the reseeded one before it), beside the config's own run")
     train.set_defaults(func=_train)
     pre = sub.add_parser("pretrain", help="continue the base encoder's masked-LM pretraining on unlabeled text "
                                           "(configs/mlm_gov.json); the result is a base_model for train")

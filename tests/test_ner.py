@@ -147,7 +147,8 @@ def test_a_recipe_trains_its_stages_in_order_and_resumes_past_the_finished_ones(
     recipe.write_text(json.dumps({"about": "two stages", "stages": stages}), encoding="utf-8")
     calls = []
     real_main = train_ner.main
-    monkeypatch.setattr(train_ner, "main", lambda path, resume=False: calls.append((Path(path).stem, resume)) or real_main(path, resume))
+    monkeypatch.setattr(train_ner, "main", lambda path, resume=False, seed=None, init_model=None: calls.append(
+        (Path(path).stem, resume)) or real_main(path, resume, seed, init_model))
 
     assert train_ner.train(str(recipe)) == tmp_path / "b" / "pipeline" and calls == [("a", False), ("b", False)]
     assert json.loads((tmp_path / "b" / "metrics.json").read_text())["init_model"] == str(tmp_path / "a" / "model")
@@ -159,6 +160,13 @@ def test_a_recipe_trains_its_stages_in_order_and_resumes_past_the_finished_ones(
             f.unlink()
     train_ner.train(str(recipe), resume=True)
     assert calls == [("b", True)] and (tmp_path / "b" / "pipeline" / "config.cfg").is_file()
+    # another seed: every stage beside its first run, the second continuing the reseeded first
+    calls.clear()
+    assert train_ner.train(str(recipe), seed=7) == tmp_path / "b-s7" / "pipeline" and calls == [("a", False), ("b", False)]
+    metrics = {name: json.loads((tmp_path / name / "metrics.json").read_text()) for name in ("a", "b", "a-s7", "b-s7")}
+    assert metrics["b-s7"]["init_model"] == str(tmp_path / "a-s7" / "model")
+    assert metrics["a-s7"]["seed"] == metrics["b-s7"]["seed"] == 7 and metrics["b"]["seed"] == config.get("seed", 13)
+    assert (tmp_path / "b" / "pipeline" / "config.cfg").is_file()  # the first run is left as it was
     recipe.write_text(json.dumps({"stages": []}), encoding="utf-8")
     with pytest.raises(AnnotationError, match="a recipe config holds only \"stages\", a non-empty list"):
         train_ner.train(str(recipe))

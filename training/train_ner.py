@@ -14,7 +14,7 @@ import sys
 import time
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -273,9 +273,16 @@ def last_checkpoint(out: Path) -> str | None:
     return get_last_checkpoint(str(folder)) if folder.is_dir() else None
 
 
-def main(config_path: str, resume: bool = False) -> Path:
+def reseeded(cfg: Config, seed: int) -> Config:
+    """The config with another seed, writing beside the original run (OUTPUT_DIR-sSEED) instead of over it."""
+    return replace(cfg, seed=seed, output_dir=f"{cfg.output_dir}-s{seed}")
+
+
+def main(config_path: str, resume: bool = False, seed: int | None = None, init_model: str | None = None) -> Path:
     """Train as the config says; `resume` continues a run that was stopped from its last epoch checkpoint
-    (weights, optimizer, schedule, early-stopping state), so a CPU run of hours can span several sittings."""
+    (weights, optimizer, schedule, early-stopping state), so a CPU run of hours can span several sittings.
+    `seed` reruns the config with that seed in its own folder (`reseeded`); `init_model` replaces the
+    config's (a recipe's later stage continuing the reseeded stage before it)."""
     import torch
     from datasets import Dataset
     from transformers import (AutoConfig, AutoModelForTokenClassification, DataCollatorForTokenClassification,
@@ -284,6 +291,10 @@ def main(config_path: str, resume: bool = False) -> Path:
     from pipeline.ner import native_bf16
 
     cfg = Config.load(config_path)
+    if seed is not None:
+        cfg = reseeded(cfg, seed)
+    if init_model is not None:
+        cfg.init_model = init_model
     if cfg.unlabeled and not cfg.teacher:
         raise AnnotationError(f"{config_path}: 'unlabeled' text has no gold, so it needs a 'teacher' to learn from")
     if not 0 < cfg.teacher_weight <= 1:
@@ -383,8 +394,8 @@ def main(config_path: str, resume: bool = False) -> Path:
     best.save_pretrained(model_dir)
     tokenizer.save_pretrained(model_dir)
     trainer.model.float()
-    metrics: dict = {"train_seconds": round(seconds, 1), "train_windows": len(train_ds), "pretrained": cfg.pretrained,
-                     "init_model": cfg.init_model, "bf16": cfg.bf16,
+    metrics: dict = {"train_seconds": round(seconds, 1), "train_windows": len(train_ds), "seed": cfg.seed,
+                     "pretrained": cfg.pretrained, "init_model": cfg.init_model, "bf16": cfg.bf16,
                      "attention": model.config._attn_implementation,
                      "resumed_from": Path(checkpoint).name if resume else None,
                      "public": cfg.public, "oversample_gold": cfg.oversample_gold,
@@ -408,14 +419,16 @@ def main(config_path: str, resume: bool = False) -> Path:
     return pipeline_dir
 
 
-def train(config_path: str, resume: bool = False) -> Path:
+def train(config_path: str, resume: bool = False, seed: int | None = None) -> Path:
     """Train what a config names. A stage config trains one model (`main`); a recipe config,
     {"stages": [stage config, ...]}, trains its stages in order, each continuing the one before through its
     init_model, so the shipped model's recipe is one command. With `resume` a recipe skips the stages that
-    finished in an earlier sitting and resumes the one that was stopped; the stages after it start afresh."""
+    finished in an earlier sitting and resumes the one that was stopped; the stages after it start afresh.
+    With `seed` every stage takes that seed and writes to its own OUTPUT_DIR-sSEED, each continuing the
+    reseeded stage before it, so runs of one recipe with several seeds sit side by side."""
     data = read_json(config_path, "config", "see configs/ for examples")
     if not isinstance(data, dict) or "stages" not in data:
-        return main(config_path, resume)
+        return main(config_path, resume, seed)
     stages = data["stages"]
     if set(data) - {"about", "stages"} or not stages or not all(isinstance(x, str) for x in stages):
         raise AnnotationError(f"{config_path}: a recipe config holds only \"stages\", a non-empty list of stage "
@@ -426,13 +439,16 @@ def train(config_path: str, resume: bool = False) -> Path:
             raise AnnotationError(f"{config_path}: stage {stage} does not continue the stage before it: its init_model "
                                   f"is {cfg.init_model!r}; set it to \"{before.output_dir}/model\", or train the stage "
                                   "on its own with --config")
+    if seed is not None:
+        configs = [reseeded(cfg, seed) for cfg in configs]
     outs = [Path(cfg.output_dir) for cfg in configs]
     pipeline = outs[-1] / "pipeline"
-    for stage, out in zip(stages, outs):
+    for k, (stage, out) in enumerate(zip(stages, outs)):
         if resume and (out / "pipeline" / "config.cfg").is_file():
             print(f"{stage}: finished in an earlier sitting ({out}), skipped", file=sys.stderr)
             continue
-        pipeline = main(stage, resume=resume and last_checkpoint(out) is not None)
+        before = str(outs[k - 1] / "model") if k and seed is not None else None
+        pipeline = main(stage, resume=resume and last_checkpoint(out) is not None, seed=seed, init_model=before)
         resume = False
     return pipeline
 
