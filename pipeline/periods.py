@@ -56,6 +56,7 @@ class Period:
 
 # a relative expression in a document without a publication date: nothing to resolve it against
 NEEDS_PUBLISHED = Period(None, None, reason="relative to a publication date the document lacks")
+NO_YEARS = Period(None, None, reason="a count of zero years names no period")
 
 
 def load_jionlp():
@@ -172,15 +173,17 @@ def _plan(text: str) -> Period | None:
 def _years(m: re.Match | None) -> int | None:
     """The whole number of years a match's group 1 writes (五, 三十, 10), or None where it writes none."""
     n = number(m.group(1)) if m else None
-    return int(n) if n and float(n).is_integer() else None
+    return int(n) if n is not None and float(n).is_integer() else None
 
 
 def _past_years(text: str, published: date | None) -> Period | None:
     """五年来, 过去五年, 近5年, 这五年: the previous N calendar years before the publication year."""
     m = re.fullmatch(r"(?:过去的?|近|这|最近)?([一二两三四五六七八九十\d]{1,3})年(?:来|间)?", text)
     n = _years(m)
-    if not n or not re.search(r"来|过去|近|这", text):
+    if n is None or not re.search(r"来|过去|近|这", text):
         return None
+    if n == 0:  # 近0年: a digit lost in scraping, not today (jionlp's reading)
+        return NO_YEARS
     if published is None:
         return NEEDS_PUBLISHED
     return Period(date(published.year - n, 1, 1).isoformat(), date(published.year - 1, 12, 31).isoformat(), "span")
@@ -189,8 +192,10 @@ def _past_years(text: str, published: date | None) -> Period | None:
 def _next_years(text: str, published: date | None) -> Period | None:
     """未来五年, 今后一年: the calendar years from the publication year on."""
     n = _years(re.fullmatch(r"(?:未来|今后)([一二两三四五六七八九十\d]{1,3})年", text))
-    if not n:
+    if n is None:
         return None
+    if n == 0:
+        return NO_YEARS
     if published is None:
         return NEEDS_PUBLISHED
     return Period(date(published.year, 1, 1).isoformat(), date(published.year + n - 1, 12, 31).isoformat(), "span")

@@ -68,6 +68,9 @@ def test_periods_never_invent_what_the_text_does_not_give():
     vague = parse_period("下阶段", PUB)
     assert (vague.start, vague.end) == (None, None) and vague.reason
     assert parse_period("近日", PUB).start is None  # an end, but no start
+    for broken in ("近0年", "0年来", "过去0年", "未来0年"):  # a digit lost in scraping: no period, not today
+        p = parse_period(broken, PUB)
+        assert (p.start, p.end) == (None, None) and "zero years" in p.reason, broken
     since = parse_period("2022年以来", None)  # the start is stated; the end is the unknown publication day
     assert (since.start, since.end) == ("2022-01-01", None) and since.reason
 
