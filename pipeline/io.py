@@ -59,7 +59,9 @@ def to_record(doc: Doc, id: str, source: str | None = None, published: str | Non
         "facts": [_fact(text, e) for e in ents if e.label_ == "STAT"],
         "officials": [{"name": e.text, "titles": [t.text for t in e._.titles or []],
                        "agency": e._.agency.text if e._.agency is not None else None,
-                       "start": e.start_char, "end": e.end_char} for e in ents if e.label_ == "OFFICIAL"],
+                       "start": e.start_char, "end": e.end_char,
+                       "posts_from": e._.posts_from.start_char if e._.posts_from is not None else None}
+                      for e in ents if e.label_ == "OFFICIAL"],
     }
 
 
@@ -73,7 +75,9 @@ def merge_records(parts: list[tuple[int, dict]]) -> dict:
         merged["entities"] += [{**e, "start": e["start"] + offset, "end": e["end"] + offset} for e in r["entities"]]
         merged["relations"] += [{**x, "head": x["head"] + base, "child": x["child"] + base} for x in r["relations"]]
         merged["facts"] += [{**f, "start": f["start"] + offset, "end": f["end"] + offset} for f in r["facts"]]
-        merged["officials"] += [{**o, "start": o["start"] + offset, "end": o["end"] + offset} for o in r["officials"]]
+        merged["officials"] += [{**o, "start": o["start"] + offset, "end": o["end"] + offset,
+                                 "posts_from": None if o["posts_from"] is None else o["posts_from"] + offset}
+                                for o in r["officials"]]
     return merged
 
 

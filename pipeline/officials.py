@@ -2,7 +2,10 @@
 
 '省市场监管局党组书记、局长钱俊君' gives 钱俊君, [党组书记, 局长], 省市场监管局: walking back from the
 name over TITLE and AGENCY spans that touch it or are joined by 、 or 兼. The agency is the
-nearest one; titles keep reading order.
+nearest one; titles keep reading order. A later bare mention of the same name (王建国指出) is the
+same person: it repeats the posts of the nearest mention that has them, earlier before later, and
+`span._.posts_from` points to that mention, so that a report counts one official, not a second
+one without posts.
 """
 
 from __future__ import annotations
@@ -32,18 +35,30 @@ def posts(text: str, ents: list[Span], i: int) -> tuple[list[Span], Span | None]
     return titles, agency
 
 
-@Language.factory("jianbao_officials", assigns=["span._.titles", "span._.agency"], requires=["doc.ents"])
+@Language.factory("jianbao_officials", assigns=["span._.titles", "span._.agency", "span._.posts_from"],
+                  requires=["doc.ents"])
 def make_officials(nlp: Language, name: str):
     return attach_posts
 
 
 def attach_posts(doc: Doc) -> Doc:
     ents, text = list(doc.ents), doc.text
+    officials = [ent for ent in ents if ent.label_ == "OFFICIAL"]
     for i, ent in enumerate(ents):
         if ent.label_ == "OFFICIAL":
             ent._.titles, ent._.agency = posts(text, ents, i)
+            ent._.posts_from = None
+    for k, ent in enumerate(officials):
+        if ent._.titles or ent._.agency is not None:
+            continue
+        nearest_first = [*reversed(officials[:k]), *officials[k + 1:]]
+        source = next((o for o in nearest_first if o.text == ent.text and o._.posts_from is None
+                       and (o._.titles or o._.agency is not None)), None)
+        if source is not None:
+            ent._.titles, ent._.agency, ent._.posts_from = source._.titles, source._.agency, source
     return doc
 
 
 Span.set_extension("titles", default=None, force=True)
 Span.set_extension("agency", default=None, force=True)
+Span.set_extension("posts_from", default=None, force=True)

@@ -46,7 +46,7 @@ _PERIOD = 'STRUCT(text VARCHAR, start DATE, "end" DATE, granularity VARCHAR, rea
 _FACT = (f'STRUCT(text VARCHAR, start BIGINT, "end" BIGINT, value DOUBLE, value_max DOUBLE, value_reason VARCHAR, '
          f'unit VARCHAR, qualifier VARCHAR, indicator VARCHAR, agency VARCHAR[], place VARCHAR, place_via VARCHAR, '
          f'period {_PERIOD}, sentence VARCHAR)')
-_OFFICIAL = 'STRUCT(name VARCHAR, titles VARCHAR[], agency VARCHAR, start BIGINT, "end" BIGINT)'
+_OFFICIAL = 'STRUCT(name VARCHAR, titles VARCHAR[], agency VARCHAR, start BIGINT, "end" BIGINT, posts_from BIGINT)'
 COLUMNS = {"id": "VARCHAR", "source": "VARCHAR", "published": "DATE", "title": "VARCHAR", "url": "VARCHAR",
            "text": "VARCHAR", "entities": f"{_ENTITY}[]", "relations": f"{_RELATION}[]", "facts": f"{_FACT}[]",
            "officials": f"{_OFFICIAL}[]"}
@@ -78,7 +78,7 @@ _VIEW_SQL = {
     "officials": """
         SELECT doc_id, o.name AS name, nullif(array_to_string(o.titles, '、'), '') AS title,
                coalesce(o.titles, []::VARCHAR[]) AS titles, o.agency AS agency, o.start AS start_char,
-               o."end" AS end_char
+               o."end" AS end_char, o.posts_from AS posts_from_char
         FROM (SELECT id AS doc_id, unnest(officials) AS o FROM records)""",
 }
 

@@ -240,6 +240,24 @@ def test_officials_take_the_titles_and_agency_written_before_the_name(nlp):
     assert [t.text for t in zhang._.titles] == ["中队长"] and zhang._.agency is None
 
 
+def test_a_bare_mention_repeats_the_posts_of_the_same_name_nearest_first(nlp):
+    text = "王建国强调。市长王建国、市公安局局长李明出席。李明指出，王建国要求。副市长刘强说。张三说。"
+    doc = run(nlp, text, [("王建国", "OFFICIAL"), ("市长", "TITLE"), ("王建国", "OFFICIAL"),
+                          ("市公安局", "AGENCY"), ("局长", "TITLE"), ("李明", "OFFICIAL"), ("李明", "OFFICIAL"),
+                          ("王建国", "OFFICIAL"), ("副市长", "TITLE"), ("刘强", "OFFICIAL"), ("张三", "OFFICIAL")])
+    record = to_record(doc, "officials-1")
+    validate_record(record)
+    got = [(o["name"], o["titles"], o["agency"], o["posts_from"]) for o in record["officials"]]
+    wang, li = text.index("市长王建国") + 2, text.index("李明")
+    assert got == [("王建国", ["市长"], None, wang),            # a headline-like first mention takes the later posts
+                   ("王建国", ["市长"], None, None),
+                   ("李明", ["局长"], "市公安局", None),
+                   ("李明", ["局长"], "市公安局", li),
+                   ("王建国", ["市长"], None, wang),
+                   ("刘强", ["副市长"], None, None),              # another name's posts are not borrowed
+                   ("张三", [], None, None)]                      # a name never given posts keeps none
+
+
 # --- the article record ---------------------------------------------------------------------
 
 def test_the_record_follows_the_schema(nlp):
