@@ -273,6 +273,27 @@ def test_the_record_follows_the_schema(nlp):
     assert record["facts"][1]["value"] == 87
 
 
+def test_pieces_of_a_long_article_merge_into_one_valid_record(nlp):
+    """extract runs an article over 100,000 characters in pieces: offsets, links and posts_from move with them."""
+    from pipeline.io import merge_records
+
+    first = LIST_TEXT + "\n"
+    second = "市长王建国出席。王建国指出，市公安局捣毁窝点3个。"
+    records = [to_record(run(nlp, first, LIST_ENTS), "long-1"),
+               to_record(run(nlp, second, [("市长", "TITLE"), ("王建国", "OFFICIAL"), ("王建国", "OFFICIAL"),
+                                           ("市公安局", "AGENCY"), ("3个", "STAT")]), "long-1")]
+    merged = merge_records([(0, records[0]), (len(first), records[1])])
+    validate_record(merged)
+    assert merged["text"] == first + second
+    assert len(merged["entities"]) == sum(len(r["entities"]) for r in records)
+    assert [(merged["entities"][r["head"]]["text"], merged["entities"][r["child"]]["text"])
+            for r in merged["relations"]][-1] == ("3个", "市公安局")
+    assert len(merged["relations"]) == len(records[0]["relations"]) + 1
+    bare = merged["officials"][1]
+    assert merged["text"][bare["start"]:bare["end"]] == "王建国" and bare["titles"] == ["市长"]
+    assert bare["posts_from"] == merged["officials"][0]["start"] == len(first) + 2
+
+
 def test_a_broken_record_names_the_record_and_the_field(nlp):
     record = to_record(run(nlp, LIST_TEXT, LIST_ENTS), "hunan-1")
     record["facts"][0]["qualifier"] = "about"
