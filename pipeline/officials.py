@@ -43,20 +43,23 @@ def make_officials(nlp: Language, name: str):
 
 def attach_posts(doc: Doc) -> Doc:
     ents, text = list(doc.ents), doc.text
-    officials = [ent for ent in ents if ent.label_ == "OFFICIAL"]
     for i, ent in enumerate(ents):
         if ent.label_ == "OFFICIAL":
             ent._.titles, ent._.agency = posts(text, ents, i)
             ent._.posts_from = None
-    for k, ent in enumerate(officials):
-        if ent._.titles or ent._.agency is not None:
-            continue
-        nearest_first = [*reversed(officials[:k]), *officials[k + 1:]]
-        source = next((o for o in nearest_first if o.text == ent.text and o._.posts_from is None
-                       and (o._.titles or o._.agency is not None)), None)
-        if source is not None:
+    officials = [ent for ent in ents if ent.label_ == "OFFICIAL"]
+    written = [ent for ent in officials if ent._.titles or ent._.agency is not None]
+    for ent in officials:
+        if ent not in written and (source := nearest_same_name(ent, written)) is not None:
             ent._.titles, ent._.agency, ent._.posts_from = source._.titles, source._.agency, source
     return doc
+
+
+def nearest_same_name(ent: Span, written: list[Span]) -> Span | None:
+    """The last mention of `ent`'s name before it, else the first after it; `written` in text order."""
+    same = [o for o in written if o.text == ent.text]
+    earlier = [o for o in same if o.start_char < ent.start_char]
+    return earlier[-1] if earlier else next(iter(same), None)
 
 
 Span.set_extension("titles", default=None, force=True)
